@@ -1,0 +1,119 @@
+# llmtap build.  `make` builds build/llmtap (BPF object and skeleton included),
+# `sudo make run` installs missing dependencies, builds and runs the agent,
+# `sudo make test` installs missing dependencies and runs the whole suite.
+
+BUILD     ?= build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
+	     -Iinclude -I$(BUILD) -Iagent \
+	     -DLLMTAP_VERSION='"$(VERSION)"' -DLLMTAP_GIT_REV='"$(GIT_REV)"'
+LDLIBS    += -lbpf -lelf -lz -ljansson -lpthread
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
+	      -Wall -Wextra -Werror -Wno-unused-parameter \
+	      -I$(BUILD) -Iinclude -Ibpf
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS   := $(wildcard bpf/*.bpf.h) include/llmtap_abi.h
+
+# Every agent module except main.c is shared by the agent, unit tests and fuzzers.
+LIB_SRCS   := $(sort $(wildcard agent/*/*.c))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+AGENT_HDRS := $(wildcard agent/*/*.h) include/llmtap_abi.h
+UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+.PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/llmtap
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# One linked object, one skeleton: the loader owns a single skeleton struct.
+$(BUILD)/llmtap.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/llmtap.skel.h: $(BUILD)/llmtap.bpf.o
+	$(BPFTOOL) gen skeleton $< name llmtap_bpf > $@
+
+$(BUILD)/agent/%.o: agent/%.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/main.o: agent/main.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/llmtap: $(BUILD)/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/test.h $(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto -lpthread
+
+tools: $(TOOL_BINS)
+
+unit: $(BUILD)/unit-tests
+	LLMTAP_TEST_DATA=tests/data $(BUILD)/unit-tests
+
+# Fuzzers: libFuzzer + ASan/UBSan, built from the same sources with clang.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"fuzz"' \
+	       -DLLMTAP_GIT_REV='"fuzz"'
+FUZZ_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/ringbuf.c agent/capture/attach.c,$(LIB_SRCS))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# A short run of every fuzzer over its seeds (part of `make test`).
+fuzz-run: $(FUZZ_BINS)
+	tests/fuzz/run-all $(BUILD)/fuzz
+
+deps:
+	scripts/install-deps
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/llmtap run
+
+test: deps
+	$(MAKE) all $(BUILD)/unit-tests tools fuzz
+	tests/run
+
+FORMAT_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* State shared by the files of agent/capture/. Not for other modules. */
+#ifndef LLMTAP_CAPTURE_INTERNAL_H
+#define LLMTAP_CAPTURE_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "capture.h"
+
+struct llmtap_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+/* One file (library or executable) with TLS probes attached by inode. */
+struct tls_target {
+	uint64_t dev, ino; /* stat() encoding */
+	int fd; /* O_PATH fd kept open: /proc/self/fd/N names the inode for the kernel */
+	char desc[256]; /* path as first seen, for messages */
+	struct bpf_link **links;
+	size_t n_links, cap_links;
+	unsigned n_ret_insn, n_uretprobe;
+};
+
+/* Files inspected (with or without TLS symbols), so each is read once. */
+struct seen_file {
+	uint64_t dev, ino;
+};
+
+struct capture {
+	struct llmtap_bpf *skel;
+	struct ring_buffer *rb;
+	capture_event_cb cb;
+	void *cb_ctx;
+	struct capture_opts opts;
+	struct tls_target *targets;
+	size_t n_targets, cap_targets;
+	struct seen_file *seen;
+	size_t n_seen, cap_seen;
+	int ncpus;
+};
+
+/* Inspects the file open as fd (seen as desc in process pid); attaches the
+ * TLS probes when it carries OpenSSL-family symbols.  Returns 1 attached,
+ * 0 not a TLS file or already handled, negative errno. */
+int targets_inspect_fd(struct capture *c, int fd, const char *desc);
+/* Inspects every executable file mapped by every process now running. */
+int targets_scan_proc(struct capture *c);
+/* Handles an exec or mmap event from the kernel. */
+int targets_on_file_event(struct capture *c, const struct lt_file_event *ev);
+/* Marks (dev, ino) inspected in user space and in the kernel's filter. */
+void targets_mark_seen(struct capture *c, uint64_t dev, uint64_t ino);
+bool targets_seen(const struct capture *c, uint64_t dev, uint64_t ino);
+void targets_free(struct capture *c);
+
+/* Attaches the OpenSSL-family probes to a target; 0 or negative errno. */
+int attach_openssl(struct capture *c, struct tls_target *t, int elf_fd);
+
+#endif

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Skeleton lifecycle: privileges, tracefs, open -> knobs -> load -> attach
+ * (every link checked), ring buffers, counters.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "llmtap.skel.h"
+#include "internal.h"
+#include "util/log.h"
+
+#define TRACEFS_MAGIC_NR 0x74726163
+#define CAP_CHECK_BPF 39
+#define CAP_CHECK_PERFMON 38
+
+static bool cap_has(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+void capture_missing_caps(char *out, size_t out_size)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2] = {};
+	bool admin;
+
+	out[0] = '\0';
+	if (syscall(SYS_capget, &h, d) != 0) {
+		snprintf(out, out_size, "(capget failed: %s)", strerror(errno));
+		return;
+	}
+	/* CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON */
+	admin = cap_has(d, CAP_SYS_ADMIN);
+	if (!admin && !cap_has(d, CAP_CHECK_BPF))
+		strncat(out, "CAP_BPF ", out_size - strlen(out) - 1);
+	if (!admin && !cap_has(d, CAP_CHECK_PERFMON))
+		strncat(out, "CAP_PERFMON ", out_size - strlen(out) - 1);
+	if (!cap_has(d, CAP_SYS_PTRACE))
+		strncat(out, "CAP_SYS_PTRACE ", out_size - strlen(out) - 1);
+	if (!cap_has(d, CAP_DAC_READ_SEARCH) && !cap_has(d, CAP_DAC_OVERRIDE))
+		strncat(out, "CAP_DAC_READ_SEARCH ", out_size - strlen(out) - 1);
+	if (out[0])
+		out[strlen(out) - 1] = '\0';
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log_verbose)
+		return 0;
+	fputs("llmtap: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Syscall tracepoints need tracefs; a fresh host may not have it mounted. */
+static int ensure_tracefs(void)
+{
+	struct statfs st;
+
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	if (access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+		return 0;
+	if (statfs("/sys/kernel/tracing", &st) == 0 && st.f_type == TRACEFS_MAGIC_NR)
+		return -ENOENT; /* mounted but no syscall events: kernel without FTRACE_SYSCALLS */
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) != 0) {
+		int err = -errno;
+
+		log_error("tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s",
+			  strerror(-err));
+		return err;
+	}
+	log_info("mounted tracefs on /sys/kernel/tracing");
+	return 0;
+}
+
+static int on_ctl_event(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+	const struct lt_event_hdr *h = data;
+
+	if (size < sizeof(*h) || size < sizeof(struct lt_file_event))
+		return 0;
+	targets_on_file_event(c, data);
+	if (h->type == LT_EV_EXEC)
+		return c->cb(c->cb_ctx, data, size);
+	return 0;
+}
+
+static int on_data_event(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+
+	return c->cb(c->cb_ctx, data, size);
+}
+
+/* Attaches the always-on programs (syscalls, process lifecycle). */
+static int attach_static(struct capture *c)
+{
+	struct bpf_program *progs[] = {
+		c->skel->progs.sys_enter_write,	   c->skel->progs.sys_enter_read,
+		c->skel->progs.sys_enter_sendto,   c->skel->progs.sys_enter_recvfrom,
+		c->skel->progs.sys_enter_sendmsg,  c->skel->progs.sys_enter_recvmsg,
+		c->skel->progs.sys_enter_writev,   c->skel->progs.sys_enter_readv,
+		c->skel->progs.sys_enter_mmap,	   c->skel->progs.proc_exec,
+		c->skel->progs.proc_exit,
+	};
+	struct bpf_link **links[] = {
+		&c->skel->links.sys_enter_write,   &c->skel->links.sys_enter_read,
+		&c->skel->links.sys_enter_sendto,  &c->skel->links.sys_enter_recvfrom,
+		&c->skel->links.sys_enter_sendmsg, &c->skel->links.sys_enter_recvmsg,
+		&c->skel->links.sys_enter_writev,  &c->skel->links.sys_enter_readv,
+		&c->skel->links.sys_enter_mmap,	   &c->skel->links.proc_exec,
+		&c->skel->links.proc_exit,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *l = bpf_program__attach(progs[i]);
+
+		if (!l) {
+			int err = -errno;
+
+			log_error("failed to attach '%s': %s", bpf_program__name(progs[i]),
+				  strerror(-err));
+			return err;
+		}
+		*links[i] = l;
+	}
+	return 0;
+}
+
+int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_ctx,
+		 struct capture **out)
+{
+	char missing[128];
+	struct capture *c;
+	int err;
+
+	*out = NULL;
+	capture_missing_caps(missing, sizeof(missing));
+	if (missing[0]) {
+		log_error("missing privileges: %s (run as root)", missing);
+		return -EPERM;
+	}
+	libbpf_set_print(libbpf_print);
+	err = ensure_tracefs();
+	if (err)
+		return err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cb = cb;
+	c->cb_ctx = cb_ctx;
+	c->opts = *opts;
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0) {
+		err = c->ncpus ? c->ncpus : -EINVAL;
+		goto cleanup;
+	}
+
+	c->skel = llmtap_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		log_error("failed to open the BPF object: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (c->skel->rodata->abi_version != LLMTAP_ABI_VERSION) {
+		log_error("BPF object ABI %u, agent ABI %u: rebuild", c->skel->rodata->abi_version,
+			  LLMTAP_ABI_VERSION);
+		err = -EINVAL;
+		goto cleanup;
+	}
+	c->skel->rodata->agent_tgid = (uint32_t)getpid();
+	c->skel->rodata->call_cap = opts->call_cap ? opts->call_cap : LT_CALL_CAP_DEFAULT;
+	if (opts->ringbuf_bytes) {
+		err = bpf_map__set_max_entries(c->skel->maps.events, opts->ringbuf_bytes);
+		if (err)
+			goto cleanup;
+		c->skel->rodata->wakeup_bytes = opts->ringbuf_bytes / 4;
+	}
+	err = llmtap_bpf__load(c->skel);
+	if (err) {
+		log_error("failed to load the BPF programs: %s%s", strerror(-err),
+			  log_verbose ? "" : " (--verbose shows the verifier log)");
+		goto cleanup;
+	}
+	err = attach_static(c);
+	if (err)
+		goto cleanup;
+
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.ctl_events), on_ctl_event, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = ring_buffer__add(c->rb, bpf_map__fd(c->skel->maps.events), on_data_event, c);
+	if (err)
+		goto cleanup;
+
+	/* After the exec/mmap hooks are live, so nothing started meanwhile is missed. */
+	err = targets_scan_proc(c);
+	if (err)
+		goto cleanup;
+	*out = c;
+	return 0;
+cleanup:
+	capture_close(c);
+	return err;
+}
+
+int capture_poll(struct capture *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Data events are produced without wake-ups (batching): drain on every tick. */
+	n = ring_buffer__consume(c->rb);
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+int capture_set_ignore(struct capture *c, uint32_t pid, uint64_t ssl, uint64_t gen)
+{
+	struct lt_conn_key key = { .pid = pid, .ssl = ssl };
+	struct lt_conn_state st;
+	int fd = bpf_map__fd(c->skel->maps.conns);
+
+	if (bpf_map_lookup_elem(fd, &key, &st))
+		return -ENOENT;
+	if (st.gen != gen)
+		return -ESTALE;
+	/* Racy with the kernel's own updates of pos[], which only user space
+	 * reads for statistics; the flag is what matters. */
+	st.flags |= LT_CONN_F_IGNORE;
+	return bpf_map_update_elem(fd, &key, &st, BPF_EXIST) ? -errno : 0;
+}
+
+int capture_read_stats(struct capture *c, struct lt_probe_stats *ps, uint64_t *cnt)
+{
+	struct lt_probe_stats *pcpu = calloc((size_t)c->ncpus, sizeof(*pcpu));
+	uint64_t *vals = calloc((size_t)c->ncpus, sizeof(*vals));
+	int err = 0;
+
+	if (!pcpu || !vals) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	memset(ps, 0, sizeof(*ps) * LT_PROBE_MAX);
+	memset(cnt, 0, sizeof(*cnt) * LT_CNT_MAX);
+	for (uint32_t k = 0; k < LT_PROBE_MAX; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.probe_stats), &k, pcpu))
+			continue;
+		for (int i = 0; i < c->ncpus; i++) {
+			const uint64_t *src = (const uint64_t *)&pcpu[i];
+			uint64_t *dst = (uint64_t *)&ps[k];
+
+			for (size_t f = 0; f < sizeof(*ps) / sizeof(uint64_t); f++)
+				dst[f] += src[f];
+		}
+	}
+	for (uint32_t k = 0; k < LT_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.counters), &k, vals))
+			continue;
+		for (int i = 0; i < c->ncpus; i++)
+			cnt[k] += vals[i];
+	}
+cleanup:
+	free(pcpu);
+	free(vals);
+	return err;
+}
+
+size_t capture_n_targets(const struct capture *c)
+{
+	return c->n_targets;
+}
+
+void capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	targets_free(c);
+	llmtap_bpf__destroy(c->skel);
+	free(c);
+}

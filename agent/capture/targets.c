@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Finding files that carry TLS code: every executable mapping of every
+ * process at start-up, then each exec and executable mmap the kernel
+ * reports.  A file is inspected once per (device, inode); the kernel's
+ * `known_files` map filters repeats before they cost an event.  Files are
+ * opened through /proc/PID/{fd,map_files,root} so a container's or a venv's
+ * private copy is the one inspected, never a guessed host path.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "llmtap.skel.h"
+#include "capture/elf_syms.h"
+#include "internal.h"
+#include "util/log.h"
+
+/* The kernel encodes s_dev as major << 20 | minor (MKDEV). */
+static uint64_t dev_to_kernel(uint64_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+static uint64_t dev_from_kernel(uint64_t kdev)
+{
+	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
+}
+
+bool targets_seen(const struct capture *c, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (c->seen[i].ino == ino && c->seen[i].dev == dev)
+			return true;
+	return false;
+}
+
+void targets_mark_seen(struct capture *c, uint64_t dev, uint64_t ino)
+{
+	struct lt_file_key key = { .dev = dev_to_kernel(dev), .ino = ino };
+	uint8_t one = 1;
+
+	bpf_map_update_elem(bpf_map__fd(c->skel->maps.known_files), &key, &one, BPF_ANY);
+	if (targets_seen(c, dev, ino))
+		return;
+	if (c->n_seen == c->cap_seen) {
+		size_t cap = c->cap_seen ? c->cap_seen * 2 : 256;
+		struct seen_file *p = realloc(c->seen, cap * sizeof(*p));
+
+		if (!p)
+			return; /* only costs a re-inspection later */
+		c->seen = p;
+		c->cap_seen = cap;
+	}
+	c->seen[c->n_seen].dev = dev;
+	c->seen[c->n_seen].ino = ino;
+	c->n_seen++;
+}
+
+/* Cheap pre-check before libelf: an ELF file at all? */
+static bool is_elf(int fd)
+{
+	unsigned char m[4];
+
+	return pread(fd, m, sizeof(m), 0) == 4 && memcmp(m, "\177ELF", 4) == 0;
+}
+
+static bool has_tls_symbols(int fd)
+{
+	struct elf_func f[2] = { { .name = "SSL_write" }, { .name = "SSL_read" } };
+
+	return elf_find_funcs(fd, f, 2) > 0 && f[0].found && f[1].found;
+}
+
+int targets_inspect_fd(struct capture *c, int fd, const char *desc)
+{
+	struct tls_target *t;
+	char self[64];
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (targets_seen(c, st.st_dev, st.st_ino))
+		return 0;
+	targets_mark_seen(c, st.st_dev, st.st_ino);
+	if (!is_elf(fd) || !has_tls_symbols(fd))
+		return 0;
+
+	if (c->n_targets == c->cap_targets) {
+		size_t cap = c->cap_targets ? c->cap_targets * 2 : 8;
+		struct tls_target *p = realloc(c->targets, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->targets = p;
+		c->cap_targets = cap;
+	}
+	t = &c->targets[c->n_targets];
+	memset(t, 0, sizeof(*t));
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	snprintf(t->desc, sizeof(t->desc), "%s", desc);
+	/* An O_PATH handle pins the inode: attach paths stay valid after the
+	 * process that revealed the file exits or the file is unlinked. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	t->fd = open(self, O_PATH | O_CLOEXEC);
+	if (t->fd < 0)
+		return -errno;
+	c->n_targets++;
+	err = attach_openssl(c, t, fd);
+	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions)%s", t->desc,
+		 t->n_ret_insn, t->n_uretprobe, err ? " with errors" : "");
+	return err ? err : 1;
+}
+
+/* Opens path (relative to a /proc/PID dir fd) read-only; -errno on failure. */
+static int open_at(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Opens the executable mapping of (dev, ino) of a process by scanning its
+ * maps: /proc/PID/map_files names the exact inode even when the path was
+ * replaced or deleted; /proc/PID/root/PATH is the fallback when map_files
+ * needs privileges we lack.  Returns an fd or negative errno.
+ */
+static int open_mapped(uint32_t pid, uint64_t dev, uint64_t ino, char *desc, size_t desc_size)
+{
+	char path[PATH_MAX + 64], line[PATH_MAX + 256];
+	int fd = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, mino;
+		unsigned maj, mnr;
+		char perms[8];
+		int pos = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
+			   &mnr, &mino, &pos) < 7 || pos == 0)
+			continue;
+		if (mino != ino || makedev(maj, mnr) != dev)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(desc, desc_size, "%s", line + pos);
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid, start, end);
+		fd = open_at(path);
+		if (fd < 0 && line[pos] == '/') {
+			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, line + pos);
+			fd = open_at(path);
+		}
+		break;
+	}
+	fclose(f);
+	return fd;
+}
+
+static bool fd_is(int fd, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
+{
+	uint64_t dev = dev_from_kernel(ev->dev);
+	char path[64], desc[PATH_MAX];
+	int fd = -1, err;
+
+	if ((ev->hdr.flags & LT_FILE_F_KNOWN) || targets_seen(c, dev, ev->ino)) {
+		if (!(ev->hdr.flags & LT_FILE_F_KNOWN))
+			targets_mark_seen(c, dev, ev->ino); /* the kernel's LRU forgot it */
+		return 0;
+	}
+	snprintf(desc, sizeof(desc), "%.*s", (int)sizeof(ev->name), ev->name);
+	if (ev->hdr.type == LT_EV_EXEC) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", ev->hdr.pid);
+		fd = open_at(path);
+		if (fd >= 0) {
+			ssize_t n = readlink(path, desc, sizeof(desc) - 1);
+
+			if (n > 0)
+				desc[n] = '\0';
+		}
+	} else if (ev->fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/%u/fd/%d", ev->hdr.pid, ev->fd);
+		fd = open_at(path);
+		if (fd >= 0 && !fd_is(fd, dev, ev->ino)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		fd = open_mapped(ev->hdr.pid, dev, ev->ino, desc, sizeof(desc));
+	if (fd < 0) {
+		log_debug("cannot open '%s' of pid %u: %s", desc, ev->hdr.pid, strerror(-fd));
+		return fd;
+	}
+	err = targets_inspect_fd(c, fd, desc);
+	close(fd);
+	return err;
+}
+
+static int scan_pid(struct capture *c, uint32_t pid)
+{
+	char path[PATH_MAX + 64], line[PATH_MAX + 256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, ino;
+		unsigned maj, mnr;
+		char perms[8];
+		int pos = 0, fd;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
+			   &mnr, &ino, &pos) < 7 || pos == 0 || perms[2] != 'x' || ino == 0)
+			continue;
+		if (targets_seen(c, makedev(maj, mnr), ino))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid, start, end);
+		fd = open_at(path);
+		if (fd < 0 && line[pos] == '/') {
+			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, line + pos);
+			fd = open_at(path);
+		}
+		if (fd < 0)
+			continue;
+		targets_inspect_fd(c, fd, line + pos);
+		close(fd);
+	}
+	fclose(f);
+	return 0;
+}
+
+int targets_scan_proc(struct capture *c)
+{
+	uint32_t self = (uint32_t)getpid();
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		errno = 0;
+		pid = strtoul(de->d_name, &end, 10);
+		if (errno || *end || pid == 0 || pid > UINT32_MAX || pid == self)
+			continue;
+		scan_pid(c, (uint32_t)pid); /* processes come and go: errors are expected */
+	}
+	closedir(d);
+	return 0;
+}
+
+void targets_free(struct capture *c)
+{
+	for (size_t i = 0; i < c->n_targets; i++) {
+		struct tls_target *t = &c->targets[i];
+
+		for (size_t j = 0; j < t->n_links; j++)
+			bpf_link__destroy(t->links[j]);
+		free(t->links);
+		if (t->fd >= 0)
+			close(t->fd);
+	}
+	free(c->targets);
+	free(c->seen);
+	c->targets = NULL;
+	c->seen = NULL;
+	c->n_targets = c->n_seen = 0;
+}

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * llmtap: audit the LLM traffic of a host from the kernel.
+ * main wires capture -> stream (HTTP exchanges) -> records -> sinks and runs
+ * the event loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "sink/jsonl.h"
+#include "stream/stream.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strnum.h"
+
+/* Exit statuses (documented in README.md and --help). */
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_NOPERM 4
+
+#define MAX_OUTPUTS 8
+#define DEFAULT_OUTPUT "llmtap-audit.jsonl"
+#define IDLE_NS (300ull * 1000000000ull)
+
+struct agent {
+	struct capture *cap;
+	struct stream stream;
+	struct jsonl_sink sinks[MAX_OUTPUTS];
+	int n_sinks;
+	uint64_t unflushed;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: llmtap [run] [OPTIONS]\n"
+		"       llmtap --version | --help\n"
+		"\n"
+		"Captures the TLS plaintext of LLM API calls of every process on the host and\n"
+		"writes one JSON record per HTTP exchange.\n"
+		"\n"
+		"  -o, --output PATH         write records to PATH ('-' for stdout); repeatable;\n"
+		"                            default: ./" DEFAULT_OUTPUT " and stdout\n"
+		"      --all-http            record every HTTP exchange, not only LLM API calls\n"
+		"      --call-cap BYTES      bytes captured per TLS read/write (default 1048576,\n"
+		"                            suffixes k/m)\n"
+		"      --ringbuf BYTES       kernel ring buffer size (power of two, default 16m)\n"
+		"      --return-probes MODE  auto | uretprobe | ret-insn (default auto)\n"
+		"  -v, --verbose             debug messages, libbpf's included\n"
+		"  -V, --version             print the version\n"
+		"  -h, --help                this help\n"
+		"\n"
+		"Exit status: 0 stopped by a signal, 1 runtime error, 2 usage error,\n"
+		"4 missing privileges (needs root: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE).\n");
+}
+
+static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "llmtap: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+static void emit_record(json_t *rec, void *ctx)
+{
+	struct agent *a = ctx;
+
+	for (int i = 0; i < a->n_sinks; i++)
+		jsonl_write(&a->sinks[i], rec);
+	a->unflushed++;
+}
+
+static void ignore_conn(const struct conn_key *key, void *ctx)
+{
+	struct agent *a = ctx;
+
+	if (a->cap)
+		capture_set_ignore(a->cap, key->pid, key->ssl, key->gen);
+}
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct agent *a = ctx;
+
+	return stream_on_event(&a->stream, data, size);
+}
+
+static void print_stats(struct agent *a)
+{
+	static const char *const probe_names[LT_PROBE_MAX] = {
+		"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_write_ex2",
+	};
+	struct lt_probe_stats ps[LT_PROBE_MAX];
+	uint64_t cnt[LT_CNT_MAX];
+	json_t *o = json_object(), *probes = json_object();
+	char *s;
+
+	if (!o || !probes || capture_read_stats(a->cap, ps, cnt) != 0) {
+		json_decref(o);
+		json_decref(probes);
+		return;
+	}
+	for (int i = 0; i < LT_PROBE_MAX; i++) {
+		if (!probe_names[i])
+			continue;
+		json_object_set_new(probes, probe_names[i],
+				    json_pack("{sI sI sI sI sI sI sI sI sI}", "calls",
+					      (json_int_t)ps[i].calls, "bytes",
+					      (json_int_t)ps[i].bytes, "captured_bytes",
+					      (json_int_t)ps[i].captured_bytes, "truncated_bytes",
+					      (json_int_t)ps[i].truncated_bytes, "ignored_bytes",
+					      (json_int_t)ps[i].ignored_bytes, "ringbuf_drops",
+					      (json_int_t)ps[i].ringbuf_drops, "read_errors",
+					      (json_int_t)ps[i].read_errors, "nested_calls",
+					      (json_int_t)ps[i].nested_calls, "unmatched_returns",
+					      (json_int_t)ps[i].unmatched_returns));
+	}
+	json_object_set_new(o, "probes", probes);
+	json_object_set_new(
+		o, "kernel",
+		json_pack("{sI sI sI sI sI}", "exec_events", (json_int_t)cnt[LT_CNT_EXEC_EVENTS],
+			  "mmap_events", (json_int_t)cnt[LT_CNT_MMAP_EVENTS], "control_drops",
+			  (json_int_t)cnt[LT_CNT_CONTROL_DROPS], "conn_table_full",
+			  (json_int_t)cnt[LT_CNT_CONN_TABLE_FULL], "call_table_full",
+			  (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
+	json_object_set_new(
+		o, "agent",
+		json_pack("{sI sI sI sI sI sI sI sI sI sI}", "events",
+			  (json_int_t)a->stream.stats.events, "bad_events",
+			  (json_int_t)a->stream.stats.bad_events, "gaps",
+			  (json_int_t)a->stream.stats.gaps, "gap_bytes",
+			  (json_int_t)a->stream.stats.gap_bytes, "records",
+			  (json_int_t)a->stream.stats.records, "incomplete_records",
+			  (json_int_t)a->stream.stats.incomplete_records, "ignored_conns",
+			  (json_int_t)a->stream.stats.ignored_conns, "not_http_conns",
+			  (json_int_t)a->stream.stats.not_http, "conns_evicted",
+			  (json_int_t)a->stream.conns.released[CONN_RELEASE_EVICT], "conns_expired",
+			  (json_int_t)a->stream.conns.released[CONN_RELEASE_IDLE]));
+	s = json_dumps(o, JSON_COMPACT);
+	if (s)
+		log_info("stats %s", s);
+	free(s);
+	json_decref(o);
+}
+
+static void flush_all(struct agent *a)
+{
+	for (int i = 0; i < a->n_sinks; i++)
+		jsonl_flush(&a->sinks[i]);
+	a->unflushed = 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "all-http", no_argument, NULL, 'A' },
+		{ "call-cap", required_argument, NULL, 'c' },
+		{ "ringbuf", required_argument, NULL, 'r' },
+		{ "return-probes", required_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct capture_opts copts = { .call_cap = LT_CALL_CAP_DEFAULT };
+	struct stream_opts sopts = { 0 };
+	struct stream_hooks hooks;
+	struct classifier cl;
+	const char *outputs[MAX_OUTPUTS];
+	int n_outputs = 0, opt, err, status = 0;
+	struct agent a;
+	uint64_t v, last_tick = 0, last_sync = 0;
+
+	memset(&a, 0, sizeof(a));
+	classifier_default(&cl);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:vVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (n_outputs == MAX_OUTPUTS)
+				usage_error("too many --output options (max %d)", MAX_OUTPUTS);
+			outputs[n_outputs++] = optarg;
+			break;
+		case 'A':
+			cl.match_all = true;
+			break;
+		case 'c':
+			if (strnum_parse_size(optarg, &v) || v < 4096 || v > LT_CALL_CAP_MAX)
+				usage_error("invalid --call-cap '%s' (4k..64m)", optarg);
+			copts.call_cap = (uint32_t)v;
+			break;
+		case 'r':
+			if (strnum_parse_size(optarg, &v) || v < 65536 || v > (1u << 30) ||
+			    (v & (v - 1)))
+				usage_error("invalid --ringbuf '%s' (power of two, 64k..1g)", optarg);
+			copts.ringbuf_bytes = (uint32_t)v;
+			break;
+		case 'R':
+			if (strcmp(optarg, "auto") == 0)
+				copts.ret_mode = CAPTURE_RET_AUTO;
+			else if (strcmp(optarg, "uretprobe") == 0)
+				copts.ret_mode = CAPTURE_RET_URETPROBE;
+			else if (strcmp(optarg, "ret-insn") == 0)
+				copts.ret_mode = CAPTURE_RET_INSN;
+			else
+				usage_error("invalid --return-probes '%s' (auto|uretprobe|ret-insn)",
+					    optarg);
+			break;
+		case 'v':
+			log_verbose = true;
+			break;
+		case 'V':
+			printf("llmtap %s (%s)\n", LLMTAP_VERSION, LLMTAP_GIT_REV);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+			break;
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (n_outputs == 0) {
+		outputs[n_outputs++] = DEFAULT_OUTPUT;
+		outputs[n_outputs++] = "-";
+	}
+
+	/* records are sensitive: nothing we create is readable by others */
+	umask(077);
+	clock_sync();
+	for (int i = 0; i < n_outputs; i++) {
+		err = jsonl_open(&a.sinks[a.n_sinks], outputs[i]);
+		if (err) {
+			log_error("cannot open output '%s': %s", outputs[i], strerror(-err));
+			status = EXIT_RUNTIME;
+			goto cleanup;
+		}
+		a.n_sinks++;
+	}
+	sopts.max_body_bytes = copts.call_cap;
+	sopts.classifier = &cl;
+	hooks.emit = emit_record;
+	hooks.ignore = ignore_conn;
+	hooks.ctx = &a;
+	err = stream_init(&a.stream, &sopts, &hooks);
+	if (err) {
+		log_error("cannot initialise: %s", strerror(-err));
+		status = EXIT_RUNTIME;
+		goto cleanup;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	/* one perf event fd per uprobe: many libraries need many fds */
+	setrlimit(RLIMIT_NOFILE, &(struct rlimit){ 65536, 65536 });
+
+	err = capture_open(&copts, on_event, &a, &a.cap);
+	if (err) {
+		status = err == -EPERM ? EXIT_NOPERM : EXIT_RUNTIME;
+		goto cleanup_stream;
+	}
+	log_info("ready: %zu TLS libraries attached, %d output%s", capture_n_targets(a.cap),
+		 a.n_sinks, a.n_sinks == 1 ? "" : "s");
+
+	while (!stop) {
+		uint64_t now;
+
+		err = capture_poll(a.cap, 100);
+		if (err < 0) {
+			log_error("ring buffer: %s", strerror(-err));
+			status = EXIT_RUNTIME;
+			break;
+		}
+		if (a.unflushed)
+			flush_all(&a);
+		now = clock_mono_now();
+		if (now - last_tick >= 1000000000ull) {
+			stream_tick(&a.stream, now, IDLE_NS);
+			last_tick = now;
+		}
+		if (now - last_sync >= 60000000000ull) {
+			clock_sync();
+			last_sync = now;
+		}
+	}
+	/* drain what the kernel already produced before tearing down */
+	capture_poll(a.cap, 0);
+	print_stats(&a);
+	log_info("stopping");
+cleanup_stream:
+	stream_destroy(&a.stream); /* flushes pending exchanges as incomplete */
+	capture_close(a.cap);
+cleanup:
+	for (int i = 0; i < a.n_sinks; i++)
+		jsonl_close(&a.sinks[i]);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (argc > 1 && argv[1][0] != '-')
+		usage_error("unknown command '%s'", argv[1]);
+	return cmd_run(argc, argv);
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "http_exchange.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmtap_abi.h"
+
+/* Requests waiting for their response; a client pipelining deeper than
+ * this loses the oldest (counted). */
+#define PENDING_MAX 16
+
+enum role { ROLE_UNKNOWN, ROLE_CLIENT, ROLE_SERVER };
+
+struct http_conn {
+	enum role role;
+	int req_dir; /* direction carrying requests */
+	bool classified;
+	struct http1_limits lim;
+	struct http1_parser *req_parser, *resp_parser;
+	struct http_message pending[PENDING_MAX];
+	size_t pending_head, pending_count;
+	struct http_conn_stats stats;
+	/* set while a parser callback runs */
+	struct conn *cur_conn;
+	const struct http_hooks *cur_hooks;
+	int verdict; /* -ECANCELED once the classifier declined */
+};
+
+struct http_conn *http_conn_new(const struct http1_limits *lim)
+{
+	struct http_conn *hc = calloc(1, sizeof(*hc));
+
+	if (!hc)
+		return NULL;
+	if (lim) {
+		hc->lim = *lim;
+	} else {
+		hc->lim.max_header_bytes = 64 * 1024;
+		hc->lim.max_body_bytes = LT_CALL_CAP_DEFAULT;
+	}
+	return hc;
+}
+
+void http_message_free(struct http_message *m)
+{
+	for (size_t i = 0; i < m->n_headers; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	free(m->target);
+	free(m->body);
+	memset(m, 0, sizeof(*m));
+}
+
+void http_conn_free(struct http_conn *hc)
+{
+	if (!hc)
+		return;
+	for (size_t i = 0; i < hc->pending_count; i++)
+		http_message_free(&hc->pending[(hc->pending_head + i) % PENDING_MAX]);
+	http1_parser_free(hc->req_parser);
+	http1_parser_free(hc->resp_parser);
+	free(hc);
+}
+
+const struct http_conn_stats *http_conn_get_stats(const struct http_conn *hc)
+{
+	return &hc->stats;
+}
+
+const char *http_message_header(const struct http_message *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_headers; i++)
+		if (strcmp(m->headers[i].name, name) == 0)
+			return m->headers[i].value;
+	return NULL;
+}
+
+/* Copies a parser message into an owned one; steals the body and target. */
+static int message_detach(struct http1_msg *src, struct http_message *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst->method, src->method, sizeof(dst->method));
+	dst->status = src->status;
+	dst->version_minor = src->version_minor;
+	dst->flags = src->flags;
+	dst->body_bytes = src->body_bytes;
+	dst->ts_start = src->ts_start;
+	dst->ts_end = src->ts_end;
+	dst->target = src->target;
+	src->target = NULL;
+	dst->body = dynbuf_take(&src->body, &dst->body_len);
+	if (src->n_headers) {
+		dst->headers = calloc(src->n_headers, sizeof(*dst->headers));
+		if (!dst->headers)
+			goto nomem;
+		for (size_t i = 0; i < src->n_headers; i++) {
+			dst->headers[i].name = strdup(src->headers[i].name);
+			dst->headers[i].value = strdup(src->headers[i].value);
+			dst->n_headers = i + 1;
+			if (!dst->headers[i].name || !dst->headers[i].value)
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	http_message_free(dst);
+	return -ENOMEM;
+}
+
+static int on_request(struct http1_msg *msg, void *ctx)
+{
+	struct http_conn *hc = ctx;
+	struct http_message m;
+	int err = message_detach(msg, &m);
+
+	if (err)
+		return err;
+	if (!hc->classified) {
+		hc->classified = true;
+		if (hc->cur_hooks->classify && !hc->cur_hooks->classify(&m, hc->cur_conn,
+									 hc->cur_hooks->ctx)) {
+			http_message_free(&m);
+			hc->verdict = -ECANCELED;
+			return -ECANCELED;
+		}
+	}
+	if (hc->pending_count == PENDING_MAX) {
+		http_message_free(&hc->pending[hc->pending_head]);
+		hc->pending_head = (hc->pending_head + 1) % PENDING_MAX;
+		hc->pending_count--;
+		hc->stats.pending_dropped++;
+	}
+	hc->pending[(hc->pending_head + hc->pending_count) % PENDING_MAX] = m;
+	hc->pending_count++;
+	if (hc->resp_parser)
+		http1_push_request_method(hc->resp_parser, m.method);
+	return 0;
+}
+
+static void emit(struct http_conn *hc, struct http_exchange *ex)
+{
+	ex->server_side = hc->role == ROLE_SERVER;
+	if (hc->cur_hooks->on_exchange)
+		hc->cur_hooks->on_exchange(ex, hc->cur_conn, hc->cur_hooks->ctx);
+	http_message_free(&ex->req);
+	http_message_free(&ex->resp);
+}
+
+static int on_response(struct http1_msg *msg, void *ctx)
+{
+	struct http_conn *hc = ctx;
+	struct http_exchange ex;
+	int err;
+
+	/* interim responses (100 Continue) precede the real one */
+	if (msg->status >= 100 && msg->status < 200 && msg->status != 101)
+		return 0;
+	if (hc->pending_count == 0) {
+		hc->stats.orphan_responses++;
+		return 0;
+	}
+	memset(&ex, 0, sizeof(ex));
+	ex.req = hc->pending[hc->pending_head];
+	memset(&hc->pending[hc->pending_head], 0, sizeof(ex.req));
+	hc->pending_head = (hc->pending_head + 1) % PENDING_MAX;
+	hc->pending_count--;
+	err = message_detach(msg, &ex.resp);
+	if (err) {
+		http_message_free(&ex.req);
+		return err;
+	}
+	emit(hc, &ex);
+	return 0;
+}
+
+static bool looks_like_request(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	/* a method token (upper-case letters) followed by a space */
+	while (i < n && i < 16 && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	return i > 0 && i < n && p[i] == ' ';
+}
+
+static int detect_role(struct http_conn *hc, int dir, const uint8_t *p, size_t n)
+{
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		hc->req_dir = !dir;
+	} else if (looks_like_request(p, n)) {
+		hc->req_dir = dir;
+	} else {
+		return -EPROTO;
+	}
+	hc->role = hc->req_dir == LT_DIR_EGRESS ? ROLE_CLIENT : ROLE_SERVER;
+	hc->req_parser = http1_parser_new(HTTP1_REQUEST, &hc->lim);
+	hc->resp_parser = http1_parser_new(HTTP1_RESPONSE, &hc->lim);
+	if (!hc->req_parser || !hc->resp_parser)
+		return -ENOMEM;
+	return 0;
+}
+
+static void set_cur(struct http_conn *hc, struct conn *c, const struct http_hooks *hooks)
+{
+	hc->cur_conn = c;
+	hc->cur_hooks = hooks;
+}
+
+int http_conn_feed(struct http_conn *hc, struct conn *c, int dir, const void *data, size_t len,
+		   uint64_t ts, const struct http_hooks *hooks)
+{
+	int err;
+
+	if (hc->verdict)
+		return hc->verdict;
+	if (len == 0)
+		return 0;
+	if (hc->role == ROLE_UNKNOWN) {
+		err = detect_role(hc, dir, data, len);
+		if (err)
+			return err;
+	}
+	set_cur(hc, c, hooks);
+	if (dir == hc->req_dir)
+		err = http1_feed(hc->req_parser, data, len, ts, on_request, hc);
+	else
+		err = http1_feed(hc->resp_parser, data, len, ts, on_response, hc);
+	if (hc->verdict)
+		return hc->verdict;
+	return err;
+}
+
+int http_conn_gap(struct http_conn *hc, struct conn *c, int dir, uint64_t n, uint64_t ts,
+		  const struct http_hooks *hooks)
+{
+	int err;
+
+	if (hc->verdict)
+		return hc->verdict;
+	if (hc->role == ROLE_UNKNOWN)
+		return -EPROTO; /* the start is missing: no way to frame messages */
+	set_cur(hc, c, hooks);
+	if (dir == hc->req_dir)
+		err = http1_gap(hc->req_parser, n, ts, on_request, hc);
+	else
+		err = http1_gap(hc->resp_parser, n, ts, on_response, hc);
+	if (hc->verdict)
+		return hc->verdict;
+	if (!err && (http1_parser_failed(hc->req_parser) || http1_parser_failed(hc->resp_parser)))
+		err = -EPROTO;
+	return err;
+}
+
+void http_conn_eof(struct http_conn *hc, struct conn *c, uint64_t ts,
+		   const struct http_hooks *hooks)
+{
+	if (hc->role == ROLE_UNKNOWN || hc->verdict)
+		return;
+	set_cur(hc, c, hooks);
+	http1_eof(hc->req_parser, ts, on_request, hc);
+	http1_eof(hc->resp_parser, ts, on_response, hc);
+	while (hc->pending_count) {
+		struct http_exchange ex;
+
+		memset(&ex, 0, sizeof(ex));
+		ex.req = hc->pending[hc->pending_head];
+		memset(&hc->pending[hc->pending_head], 0, sizeof(ex.req));
+		hc->pending_head = (hc->pending_head + 1) % PENDING_MAX;
+		hc->pending_count--;
+		ex.flags = HTTP_EXCH_F_NO_RESPONSE;
+		emit(hc, &ex);
+	}
+}

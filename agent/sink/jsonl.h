@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * JSON Lines output: one record per line to a file (mode 0600, appended)
+ * or to stdout.  Buffered; jsonl_flush() is called at least once a second.
+ */
+#ifndef LLMTAP_JSONL_H
+#define LLMTAP_JSONL_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct jsonl_sink {
+	FILE *f;
+	int owned; /* close on destroy (not stdout) */
+	uint64_t records, write_errors;
+	char path[512];
+};
+
+/* path "-" is stdout. Returns 0 or negative errno. */
+int jsonl_open(struct jsonl_sink *s, const char *path);
+/* Appends one compact line. Returns 0 or negative errno. */
+int jsonl_write(struct jsonl_sink *s, const json_t *rec);
+int jsonl_flush(struct jsonl_sink *s);
+void jsonl_close(struct jsonl_sink *s);
+
+#endif

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "stream.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "audit/record.h"
+#include "proto/http_exchange.h"
+#include "stream/event.h"
+
+static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ctx)
+{
+	struct stream *s = ctx;
+	const struct procinfo *p = proc_cache_get(&s->procs, c->key.pid, c->comm);
+	json_t *rec = record_build_exchange(ex, c, p);
+
+	if (!rec)
+		return;
+	s->stats.records++;
+	if ((ex->flags & HTTP_EXCH_F_NO_RESPONSE) ||
+	    ((ex->req.flags | ex->resp.flags) & HTTP1_F_INCOMPLETE))
+		s->stats.incomplete_records++;
+	if (s->hooks.emit)
+		s->hooks.emit(rec, s->hooks.ctx);
+	json_decref(rec);
+}
+
+static bool on_classify(const struct http_message *req, const struct conn *c, void *ctx)
+{
+	struct stream *s = ctx;
+	const char *host = http_message_header(req, "host");
+
+	if (!host && c->sni[0])
+		host = c->sni;
+	return classify_is_llm(&s->classifier, req->method, req->target, host);
+}
+
+static const struct http_hooks *hooks_of(struct stream *s)
+{
+	static __thread struct http_hooks h;
+
+	h.on_exchange = on_exchange;
+	h.classify = on_classify;
+	h.ctx = s;
+	return &h;
+}
+
+/* Stops all work on a connection: no parsing here, no copying in the kernel. */
+static void conn_ignore(struct stream *s, struct conn *c, int why)
+{
+	if (c->ignored)
+		return;
+	c->ignored = true;
+	if (why == -EPROTO)
+		s->stats.not_http++;
+	else
+		s->stats.ignored_conns++;
+	http_conn_free(c->proto);
+	c->proto = NULL;
+	if (s->hooks.ignore)
+		s->hooks.ignore(&c->key, s->hooks.ctx);
+}
+
+static void on_release(struct conn *c, enum conn_release why, void *ctx)
+{
+	struct stream *s = ctx;
+
+	if (c->proto && !c->ignored)
+		http_conn_eof(c->proto, c, c->last_ns, hooks_of(s));
+	http_conn_free(c->proto);
+	c->proto = NULL;
+}
+
+int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->hooks = *h;
+	s->limits.max_header_bytes = 64 * 1024;
+	s->limits.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT;
+	if (o->classifier)
+		s->classifier = *o->classifier;
+	else
+		classifier_default(&s->classifier);
+	err = conn_table_init(&s->conns, o->max_conns ? o->max_conns : 16384, on_release, s);
+	if (err)
+		return err;
+	err = proc_cache_init(&s->procs, 4096);
+	if (err)
+		conn_table_destroy(&s->conns);
+	return err;
+}
+
+void stream_destroy(struct stream *s)
+{
+	conn_table_destroy(&s->conns);
+	proc_cache_destroy(&s->procs);
+}
+
+static void feed(struct stream *s, struct conn *c, int dir, const uint8_t *p, size_t n,
+		 uint64_t ts)
+{
+	int err;
+
+	if (c->ignored)
+		return;
+	if (!c->proto) {
+		c->proto = http_conn_new(&s->limits);
+		if (!c->proto)
+			return;
+	}
+	err = http_conn_feed(c->proto, c, dir, p, n, ts, hooks_of(s));
+	if (err == -EPROTO || err == -ECANCELED)
+		conn_ignore(s, c, err);
+}
+
+static void gap(struct stream *s, struct conn *c, int dir, uint64_t n, uint64_t ts)
+{
+	int err;
+
+	s->stats.gaps++;
+	s->stats.gap_bytes += n;
+	c->gap_bytes[dir] += n;
+	if (c->ignored || !c->proto)
+		return;
+	err = http_conn_gap(c->proto, c, dir, n, ts, hooks_of(s));
+	if (err == -EPROTO || err == -ECANCELED)
+		conn_ignore(s, c, err);
+}
+
+static void on_data(struct stream *s, const struct lt_data_event *d)
+{
+	struct conn_key key = { .pid = d->hdr.pid, .ssl = d->ssl, .gen = d->conn_gen };
+	struct conn *c = conn_table_get(&s->conns, &key, d->hdr.ts_ns, true);
+	const uint8_t *p = d->payload;
+	uint64_t off = d->stream_off;
+	size_t n = d->len;
+	int dir = d->dir;
+
+	if (!c)
+		return;
+	if (!c->comm[0]) {
+		memcpy(c->comm, d->hdr.comm, sizeof(c->comm) - 1);
+		c->tid = d->hdr.tid;
+	}
+	if (c->fd < 0)
+		c->fd = d->fd;
+	s->stats.data_bytes += n;
+	if (off > c->next_off[dir]) {
+		gap(s, c, dir, off - c->next_off[dir], d->hdr.ts_ns);
+		c->next_off[dir] = off;
+	} else if (off < c->next_off[dir]) {
+		uint64_t dup = c->next_off[dir] - off;
+
+		/* already seen: skip what overlaps */
+		if (dup >= n) {
+			s->stats.overlaps += n;
+			return;
+		}
+		s->stats.overlaps += dup;
+		p += dup;
+		n -= (size_t)dup;
+	}
+	c->next_off[dir] += n;
+	feed(s, c, dir, p, n, d->hdr.ts_ns);
+}
+
+static void on_info(struct stream *s, const struct lt_conn_info_event *e)
+{
+	struct conn_key key = { .pid = e->hdr.pid, .ssl = e->ssl, .gen = e->conn_gen };
+	struct conn *c = conn_table_get(&s->conns, &key, e->hdr.ts_ns, true);
+
+	if (!c)
+		return;
+	if (e->what == LT_INFO_SNI) {
+		snprintf(c->sni, sizeof(c->sni), "%s", e->sni);
+		return;
+	}
+	c->fd = e->fd;
+	if (e->family == LT_AF_INET || e->family == LT_AF_INET6) {
+		c->family = e->family;
+		memcpy(c->local_addr, e->local_addr, sizeof(c->local_addr));
+		memcpy(c->peer_addr, e->peer_addr, sizeof(c->peer_addr));
+		c->local_port = e->local_port;
+		c->peer_port = e->peer_port;
+	}
+}
+
+static void on_close(struct stream *s, const struct lt_conn_close_event *e)
+{
+	struct conn_key key = { .pid = e->hdr.pid, .ssl = e->ssl, .gen = e->conn_gen };
+	struct conn *c = conn_table_get(&s->conns, &key, e->hdr.ts_ns, false);
+
+	if (!c)
+		return;
+	/* bytes the kernel counted but never delivered at the end of a stream */
+	for (int dir = 0; dir < 2; dir++)
+		if (e->bytes[dir] > c->next_off[dir]) {
+			gap(s, c, dir, e->bytes[dir] - c->next_off[dir], e->hdr.ts_ns);
+			c->next_off[dir] = e->bytes[dir];
+		}
+	c->last_ns = e->hdr.ts_ns;
+	conn_table_release(&s->conns, c, CONN_RELEASE_CLOSE);
+}
+
+int stream_on_event(struct stream *s, const void *data, size_t size)
+{
+	struct event_view v;
+
+	s->stats.events++;
+	if (event_decode(data, size, &v) != 0) {
+		s->stats.bad_events++;
+		return 0;
+	}
+	switch (v.hdr->type) {
+	case LT_EV_DATA:
+		on_data(s, v.data);
+		break;
+	case LT_EV_CONN_INFO:
+		on_info(s, v.info);
+		break;
+	case LT_EV_CONN_CLOSE:
+		on_close(s, v.close);
+		break;
+	case LT_EV_EXEC:
+		proc_cache_exec(&s->procs, v.file);
+		break;
+	case LT_EV_PROC_EXIT:
+		conn_table_release_pid(&s->conns, v.hdr->pid, CONN_RELEASE_EXIT);
+		proc_cache_forget(&s->procs, v.hdr->pid);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void stream_tick(struct stream *s, uint64_t now_ns, uint64_t idle_ns)
+{
+	conn_table_expire(&s->conns, now_ns, idle_ns);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * From kernel events to exchanges: validates each event, keeps the
+ * connection table, puts each direction's bytes in order (a jump in the
+ * stream offset is a gap of exactly that many bytes), and hands the bytes
+ * to the HTTP layer.  Completed exchanges become records passed to emit().
+ */
+#ifndef LLMTAP_STREAM_H
+#define LLMTAP_STREAM_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "llm/classify.h"
+#include "process/procinfo.h"
+#include "proto/http1.h"
+#include "stream/conn_table.h"
+
+struct stream_stats {
+	uint64_t events, bad_events, data_bytes;
+	uint64_t gaps, gap_bytes;
+	uint64_t overlaps; /* bytes received twice (dropped) */
+	uint64_t not_http, ignored_conns, records, incomplete_records;
+};
+
+struct stream_hooks {
+	/* Receives each record; the callee takes no reference (decref'd after). */
+	void (*emit)(json_t *rec, void *ctx);
+	/* Tells the kernel to stop copying a connection. */
+	void (*ignore)(const struct conn_key *key, void *ctx);
+	void *ctx;
+};
+
+struct stream {
+	struct conn_table conns;
+	struct proc_cache procs;
+	struct classifier classifier;
+	struct http1_limits limits;
+	struct stream_hooks hooks;
+	struct stream_stats stats;
+};
+
+struct stream_opts {
+	size_t max_conns;
+	size_t max_body_bytes;
+	const struct classifier *classifier; /* NULL: the default table */
+};
+
+int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h);
+/* Flushes every connection (records for what is pending) and frees all. */
+void stream_destroy(struct stream *s);
+/* Handles one raw ring-buffer event. Returns 0 (bad events are counted, not fatal). */
+int stream_on_event(struct stream *s, const void *data, size_t size);
+/* Expires connections idle for idle_ns (mono clock now). */
+void stream_tick(struct stream *s, uint64_t now_ns, uint64_t idle_ns);
+
+#endif

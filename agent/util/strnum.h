@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Checked number parsing (no atoi). */
+#ifndef LLMTAP_STRNUM_H
+#define LLMTAP_STRNUM_H
+
+#include <stdint.h>
+
+/* Parses a decimal size with an optional k/m/g suffix (powers of 1024).
+ * Returns 0, or -EINVAL on anything else (sign, junk, overflow). */
+int strnum_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Syscall tracepoints.  The read/write family tells which socket fd a TLS
+ * call is using (the syscall OpenSSL issues from inside SSL_read/SSL_write);
+ * threads outside a TLS call cost one map lookup.  mmap(PROT_EXEC) of a file
+ * user space has not inspected yet reports a library that may carry TLS
+ * symbols (python's _ssl loading libssl at `import ssl`, a venv's own copy).
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define LT_PROT_EXEC 0x4
+
+static __always_inline int sys__note_fd(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_call *call = bpf_map_lookup_elem(&active_calls, &id);
+
+	if (call && call->fd < 0)
+		call->fd = (int)ctx->args[0];
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return sys__note_fd(ctx);
+}
+
+/*
+ * Reports a file event; for mmap only when the file is not known yet.  Every
+ * exec is reported (flagged LT_FILE_F_KNOWN when known) because it also ends
+ * what user space cached about the pid.  Returns 0.
+ */
+static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,
+					    struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u16 flags = 0;
+	__u64 arg_start, arg_end, n;
+	struct lt_file_key key = {};
+	struct lt_file_event *ev;
+	const unsigned char *name;
+
+	if (!f)
+		return 0;
+	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(&known_files, &key)) {
+		if (type != LT_EV_EXEC)
+			return 0;
+		flags = LT_FILE_F_KNOWN;
+	}
+	ev = bpf_ringbuf_reserve(&ctl_events, sizeof(*ev), 0);
+	if (!ev) {
+		common__count(LT_CNT_CONTROL_DROPS);
+		return 0;
+	}
+	common__fill_hdr(&ev->hdr, type, sizeof(*ev));
+	ev->hdr.flags = flags;
+	ev->dev = key.dev;
+	ev->ino = key.ino;
+	ev->fd = fd;
+	ev->uid = BPF_CORE_READ(task, cred, euid.val);
+	ev->args_len = 0;
+	ev->pad2 = 0;
+	if (bprm)
+		name = (const unsigned char *)BPF_CORE_READ(bprm, filename);
+	else
+		name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(ev->name, sizeof(ev->name), name) < 0)
+		ev->name[0] = '\0';
+	if (bprm) {
+		/* the new image's argv is in place at the exec tracepoint */
+		arg_start = BPF_CORE_READ(task, mm, arg_start);
+		arg_end = BPF_CORE_READ(task, mm, arg_end);
+		n = arg_end > arg_start ? arg_end - arg_start : 0;
+		if (n > LT_ARGS_MAX)
+			n = LT_ARGS_MAX;
+		barrier_var(n);
+		if (n > LT_ARGS_MAX)
+			n = LT_ARGS_MAX;
+		if (n && bpf_probe_read_user(ev->args, n, (void *)arg_start) == 0)
+			ev->args_len = n;
+	}
+	common__count(type == LT_EV_EXEC ? LT_CNT_EXEC_EVENTS : LT_CNT_MMAP_EVENTS);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	int fd = (int)ctx->args[4];
+
+	if (!(ctx->args[2] & LT_PROT_EXEC) || fd < 0)
+		return 0;
+	if (common__is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return sys__report_file(common__fd_file(fd), LT_EV_MMAP_EXEC, fd, NULL);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return sys__report_file(BPF_CORE_READ(bprm, file), LT_EV_EXEC, -1, bprm);
+}
