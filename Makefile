@@ -13,8 +13,7 @@ GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
-	     -Iinclude -I$(BUILD) -Iagent \
-	     -DLLMTAP_VERSION='"$(VERSION)"' -DLLMTAP_GIT_REV='"$(GIT_REV)"'
+	     -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"$(VERSION)"'
 LDLIBS    += -lbpf -lelf -lz -ljansson -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
@@ -62,7 +61,7 @@ $(BUILD)/agent/%.o: agent/%.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 
 $(BUILD)/main.o: agent/main.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -DLLMTAP_GIT_REV='"$(GIT_REV)"' -c $< -o $@
 
 $(BUILD)/llmtap: $(BUILD)/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -39,11 +39,14 @@ struct agent {
 	uint64_t unflushed;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_stats;
 
 static void on_signal(int sig)
 {
-	stop = 1;
+	if (sig == SIGUSR1)
+		want_stats = 1;
+	else
+		stop = 1;
 }
 
 static void usage(FILE *f)
@@ -65,6 +68,8 @@ static void usage(FILE *f)
 		"  -v, --verbose             debug messages, libbpf's included\n"
 		"  -V, --version             print the version\n"
 		"  -h, --help                this help\n"
+		"\n"
+		"SIGUSR1 prints the counters (kernel and agent) as one JSON line on stderr.\n"
 		"\n"
 		"Exit status: 0 stopped by a signal, 1 runtime error, 2 usage error,\n"
 		"4 missing privileges (needs root: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE).\n");
@@ -159,8 +164,9 @@ static void print_stats(struct agent *a)
 			  (json_int_t)a->stream.conns.released[CONN_RELEASE_EVICT], "conns_expired",
 			  (json_int_t)a->stream.conns.released[CONN_RELEASE_IDLE]));
 	s = json_dumps(o, JSON_COMPACT);
+	/* not log_info: the line is longer than a log line may be */
 	if (s)
-		log_info("stats %s", s);
+		fprintf(stderr, "llmtap: stats %s\n", s);
 	free(s);
 	json_decref(o);
 }
@@ -278,6 +284,7 @@ static int cmd_run(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	/* one perf event fd per uprobe: many libraries need many fds */
 	setrlimit(RLIMIT_NOFILE, &(struct rlimit){ 65536, 65536 });
@@ -301,6 +308,10 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (a.unflushed)
 			flush_all(&a);
+		if (want_stats) {
+			want_stats = 0;
+			print_stats(&a);
+		}
 		now = clock_mono_now();
 		if (now - last_tick >= 1000000000ull) {
 			stream_tick(&a.stream, now, IDLE_NS);

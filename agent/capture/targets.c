@@ -211,6 +211,12 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 			close(fd);
 			fd = -1;
 		}
+		if (fd >= 0) {
+			ssize_t n = readlink(path, desc, sizeof(desc) - 1);
+
+			if (n > 0)
+				desc[n] = '\0';
+		}
 	}
 	if (fd < 0)
 		fd = open_mapped(ev->hdr.pid, dev, ev->ino, desc, sizeof(desc));

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redact/cmdline.h"
+
 int proc_cache_init(struct proc_cache *pc, size_t cap)
 {
 	memset(pc, 0, sizeof(*pc));
@@ -27,15 +29,8 @@ void proc_cache_destroy(struct proc_cache *pc)
 
 void procinfo_join_args(const char *args, size_t len, char *out, size_t out_size)
 {
-	size_t n = 0;
-
-	if (!out_size)
-		return;
-	while (len && args[len - 1] == '\0')
-		len--;
-	for (size_t i = 0; i < len && n + 1 < out_size; i++)
-		out[n++] = args[i] == '\0' ? ' ' : args[i];
-	out[n] = '\0';
+	/* a command line can carry credentials (curl -H "Authorization: ...") */
+	redact_cmdline_join(args, len, out, out_size);
 }
 
 static void owner_name(struct procinfo *p)

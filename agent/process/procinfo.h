@@ -38,7 +38,7 @@ void proc_cache_exec(struct proc_cache *pc, const struct lt_file_event *ev);
  * The pointer is valid until the next proc_cache call. Never NULL. */
 const struct procinfo *proc_cache_get(struct proc_cache *pc, uint32_t pid, const char *comm);
 void proc_cache_forget(struct proc_cache *pc, uint32_t pid);
-/* Joins NUL-separated argv (len bytes) into out with spaces. */
+/* Joins NUL-separated argv (len bytes) into out with spaces, credentials redacted. */
 void procinfo_join_args(const char *args, size_t len, char *out, size_t out_size);
 
 #endif

@@ -358,7 +358,7 @@ static int apply_content_length(struct http1_parser *p, const char *v, size_t n)
 		if (!el_n)
 			return -EPROTO;
 		for (size_t k = 0; k < el_n; k++) {
-			if (el[k] < '0' || el[k] > '9')
+			if (el[k] < '0' || el[k] > '9' || val > CONTENT_LENGTH_MAX / 10)
 				return -EPROTO;
 			val = val * 10 + (uint64_t)(el[k] - '0');
 			if (val > CONTENT_LENGTH_MAX)
