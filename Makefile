@@ -86,7 +86,7 @@ unit: $(BUILD)/unit-tests
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"fuzz"' \
 	       -DLLMTAP_GIT_REV='"fuzz"'
-FUZZ_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/ringbuf.c agent/capture/attach.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/targets.c agent/capture/attach.c,$(LIB_SRCS))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)

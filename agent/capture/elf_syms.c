@@ -110,9 +110,11 @@ static int elf_file_open(struct elf_file *f, int fd, const void *image, size_t s
 		if (!S_ISREG(st.st_mode))
 			return -ENOEXEC;
 		f->file_size = (uint64_t)st.st_size;
+		/* libelf's errors are not errnos; nearly all are malformed
+		 * headers, so a file it refuses is simply not usable ELF */
 		f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 		if (!f->elf)
-			return -EIO;
+			return -ENOEXEC;
 	}
 	if (elf_kind(f->elf) != ELF_K_ELF || gelf_getclass(f->elf) != ELFCLASS64 ||
 	    !gelf_getehdr(f->elf, &eh) ||
@@ -279,9 +281,6 @@ static int want_init(struct want *w, struct elf_func *funcs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		size_t len, s;
 
-		funcs[i].found = false;
-		funcs[i].vaddr = funcs[i].size = funcs[i].file_offset = 0;
-		funcs[i].from_dynsym = false;
 		if (!funcs[i].name)
 			continue;
 		s = hash_base(funcs[i].name, &len) & w->mask;
@@ -336,6 +335,9 @@ static int find_funcs(int fd, const void *image, size_t size, struct elf_func *f
 
 	if (n && !funcs)
 		return -EINVAL;
+	/* on errors too, every entry reads "not found" */
+	for (size_t i = 0; i < n; i++)
+		funcs[i] = (struct elf_func){ .name = funcs[i].name };
 	err = elf_file_open(&f, fd, image, size);
 	if (err)
 		return err;

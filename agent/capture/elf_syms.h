@@ -28,8 +28,9 @@ struct elf_func {
  * the ones still missing in .symtab, in one pass per table.  Matches global or
  * weak defined STT_FUNC symbols lying in an executable PT_LOAD segment; for
  * versioned symbols the default version (foo@@V) wins over foo@V.  Fills the
- * other fields of each entry.  Returns how many were found (>= 0), -ENOEXEC if
- * fd is not an ELF64 x86-64/aarch64 executable or shared object, or -errno.
+ * other fields of each entry (all reset, also on error).  Returns how many
+ * were found (>= 0), -ENOEXEC if fd is not an ELF64 x86-64/aarch64 executable
+ * or shared object, or -errno.
  */
 int elf_find_funcs(int fd, struct elf_func *funcs, size_t n);
 

@@ -23,6 +23,8 @@
  */
 #define HEAD_SLACK 512
 #define HEAD_LIMIT_MAX (64u << 20)
+/* keeps dynbuf's cap + 1 arithmetic far from overflow */
+#define BODY_LIMIT_MAX (1u << 30)
 /* A head that has not ended after this many times the limit is not HTTP. */
 #define HEAD_WORK_FACTOR 4
 /* chunk-size line including extensions */
@@ -812,8 +814,10 @@ struct http1_parser *http1_parser_new(enum http1_kind kind, const struct http1_l
 						     HTTP1_DEFAULT_MAX_HEADER_BYTES;
 	if (p->max_head > HEAD_LIMIT_MAX)
 		p->max_head = HEAD_LIMIT_MAX;
-	p->max_body = lim && lim->max_body_bytes ? lim->max_body_bytes :
-						   HTTP1_DEFAULT_MAX_BODY_BYTES;
+	p->max_body =
+		lim && lim->max_body_bytes ? lim->max_body_bytes : HTTP1_DEFAULT_MAX_BODY_BYTES;
+	if (p->max_body > BODY_LIMIT_MAX)
+		p->max_body = BODY_LIMIT_MAX;
 	dynbuf_init(&p->arena, p->max_head + HEAD_SLACK);
 	dynbuf_init(&p->msg.body, p->max_body);
 	p->msg.kind = kind;

@@ -36,38 +36,47 @@
 
 enum http1_kind { HTTP1_REQUEST = 0, HTTP1_RESPONSE = 1 };
 
-/* A field left 0 takes its default.  max_header_bytes is capped at 64 MiB. */
+/* A field left 0 takes its default.  Capped at 64 MiB (head) and 1 GiB (body). */
 struct http1_limits {
 	size_t max_header_bytes; /* whole head (start line + headers); default 64 KiB */
 	size_t max_body_bytes; /* decoded body kept; default 1 MiB; bytes beyond are counted, not kept */
 };
 
-/* name lower-cased; value trimmed; both NUL-terminated, owned by the parser (valid during the callback) */
+/* name lower-cased; value trimmed; both NUL-terminated; owned by the parser, valid
+ * during the callback only */
 struct http1_header {
 	char *name;
 	char *value;
 };
 
 /* flags of struct http1_msg */
-#define HTTP1_F_HEAD_TRUNCATED (1u << 0) /* head longer than max_header_bytes: later headers dropped */
-#define HTTP1_F_BODY_TRUNCATED (1u << 1) /* body longer than max_body_bytes */
-#define HTTP1_F_INCOMPLETE (1u << 2) /* stream ended (eof, gap, error) before the message was complete */
-#define HTTP1_F_GAP (1u << 3) /* bytes of the message were missing (http1_gap) */
-#define HTTP1_F_CHUNKED (1u << 4) /* body used Transfer-Encoding: chunked */
-#define HTTP1_F_UNTIL_CLOSE (1u << 5) /* response body delimited by connection close */
-#define HTTP1_F_ERROR (1u << 6) /* body framing broke: delivered with INCOMPLETE, feed returns -EPROTO */
+/* head longer than max_header_bytes (or > HTTP1_MAX_HEADERS): later headers dropped */
+#define HTTP1_F_HEAD_TRUNCATED (1u << 0)
+/* body longer than max_body_bytes */
+#define HTTP1_F_BODY_TRUNCATED (1u << 1)
+/* the stream ended (eof, gap, error) before the message was complete */
+#define HTTP1_F_INCOMPLETE (1u << 2)
+/* bytes of the message were missing (http1_gap) */
+#define HTTP1_F_GAP (1u << 3)
+/* the body used Transfer-Encoding: chunked */
+#define HTTP1_F_CHUNKED (1u << 4)
+/* response body delimited by connection close */
+#define HTTP1_F_UNTIL_CLOSE (1u << 5)
+/* the body framing broke: delivered with INCOMPLETE, then http1_feed returns -EPROTO */
+#define HTTP1_F_ERROR (1u << 6)
 
 struct http1_msg {
 	enum http1_kind kind;
 	char method[16]; /* requests; e.g. "POST" ("" if the start line was cut) */
-	char *target; /* requests: request-target as sent (path + query), malloc'd, never NULL */
+	char *target; /* request-target as sent (path + query), malloc'd; NULL in responses */
 	int status; /* responses: 100..999 (0 if the start line was cut) */
-	char *reason; /* responses: malloc'd, may be "", never NULL */
+	char *reason; /* malloc'd, may be ""; NULL in requests */
 	int version_minor; /* the x of HTTP/1.x */
 	struct http1_header headers[HTTP1_MAX_HEADERS];
 	size_t n_headers; /* headers beyond HTTP1_MAX_HEADERS are dropped and HEAD_TRUNCATED set */
 	struct dynbuf body; /* decoded body (chunked framing removed), capped */
-	uint64_t body_bytes; /* full decoded body length seen, including bytes past the cap and gaps */
+	/* full decoded body length seen, including bytes past the cap and gaps */
+	uint64_t body_bytes;
 	uint64_t content_length; /* if has_content_length */
 	bool has_content_length;
 	unsigned flags;

@@ -13,9 +13,16 @@
 
 enum role { ROLE_UNKNOWN, ROLE_CLIENT, ROLE_SERVER };
 
+/* Bytes needed at most to tell a request ("METHOD ") from a response ("HTTP/"). */
+#define ROLE_PREFIX_MAX 16
+
 struct http_conn {
 	enum role role;
 	int req_dir; /* direction carrying requests */
+	/* the first bytes, held until they show which side speaks first */
+	uint8_t prefix[ROLE_PREFIX_MAX];
+	size_t prefix_len;
+	int prefix_dir;
 	bool classified;
 	struct http1_limits lim;
 	struct http1_parser *req_parser, *resp_parser;
@@ -177,25 +184,25 @@ static int on_response(struct http1_msg *msg, void *ctx)
 	return 0;
 }
 
-static bool looks_like_request(const uint8_t *p, size_t n)
+/* 1 request, 0 response, -EAGAIN need more bytes, -EPROTO neither. */
+static int classify_start(const uint8_t *p, size_t n)
 {
+	static const char http[] = "HTTP/";
 	size_t i = 0;
 
+	if (n && p[0] == 'H' && memcmp(p, http, n < 5 ? n : 5) == 0)
+		return n >= 5 ? 0 : -EAGAIN;
 	/* a method token (upper-case letters) followed by a space */
-	while (i < n && i < 16 && p[i] >= 'A' && p[i] <= 'Z')
+	while (i < n && i < ROLE_PREFIX_MAX && p[i] >= 'A' && p[i] <= 'Z')
 		i++;
-	return i > 0 && i < n && p[i] == ' ';
+	if (i == n)
+		return n < ROLE_PREFIX_MAX ? -EAGAIN : -EPROTO;
+	return i > 0 && p[i] == ' ' ? 1 : -EPROTO;
 }
 
-static int detect_role(struct http_conn *hc, int dir, const uint8_t *p, size_t n)
+static int setup_role(struct http_conn *hc, int req_dir)
 {
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		hc->req_dir = !dir;
-	} else if (looks_like_request(p, n)) {
-		hc->req_dir = dir;
-	} else {
-		return -EPROTO;
-	}
+	hc->req_dir = req_dir;
 	hc->role = hc->req_dir == LT_DIR_EGRESS ? ROLE_CLIENT : ROLE_SERVER;
 	hc->req_parser = http1_parser_new(HTTP1_REQUEST, &hc->lim);
 	hc->resp_parser = http1_parser_new(HTTP1_RESPONSE, &hc->lim);
@@ -210,27 +217,51 @@ static void set_cur(struct http_conn *hc, struct conn *c, const struct http_hook
 	hc->cur_hooks = hooks;
 }
 
+static int feed_parser(struct http_conn *hc, int dir, const void *data, size_t len, uint64_t ts)
+{
+	int err;
+
+	if (dir == hc->req_dir)
+		err = http1_feed(hc->req_parser, data, len, ts, on_request, hc);
+	else
+		err = http1_feed(hc->resp_parser, data, len, ts, on_response, hc);
+	return hc->verdict ? hc->verdict : err;
+}
+
 int http_conn_feed(struct http_conn *hc, struct conn *c, int dir, const void *data, size_t len,
 		   uint64_t ts, const struct http_hooks *hooks)
 {
-	int err;
+	size_t take;
+	int kind, err;
 
 	if (hc->verdict)
 		return hc->verdict;
 	if (len == 0)
 		return 0;
-	if (hc->role == ROLE_UNKNOWN) {
-		err = detect_role(hc, dir, data, len);
-		if (err)
-			return err;
-	}
 	set_cur(hc, c, hooks);
-	if (dir == hc->req_dir)
-		err = http1_feed(hc->req_parser, data, len, ts, on_request, hc);
-	else
-		err = http1_feed(hc->resp_parser, data, len, ts, on_response, hc);
-	if (hc->verdict)
-		return hc->verdict;
+	if (hc->role != ROLE_UNKNOWN)
+		return feed_parser(hc, dir, data, len, ts);
+
+	/* Which side speaks first, and how: hold up to ROLE_PREFIX_MAX bytes. */
+	if (hc->prefix_len && dir != hc->prefix_dir)
+		return -EPROTO;
+	hc->prefix_dir = dir;
+	take = ROLE_PREFIX_MAX - hc->prefix_len;
+	if (take > len)
+		take = len;
+	memcpy(hc->prefix + hc->prefix_len, data, take);
+	hc->prefix_len += take;
+	kind = classify_start(hc->prefix, hc->prefix_len);
+	if (kind == -EAGAIN)
+		return 0;
+	if (kind < 0)
+		return kind;
+	err = setup_role(hc, kind == 1 ? dir : !dir);
+	if (err)
+		return err;
+	err = feed_parser(hc, dir, hc->prefix, hc->prefix_len, ts);
+	if (!err && len > take)
+		err = feed_parser(hc, dir, (const uint8_t *)data + take, len - take, ts);
 	return err;
 }
 

@@ -86,7 +86,7 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 	err = conn_table_init(&s->conns, o->max_conns ? o->max_conns : 16384, on_release, s);
 	if (err)
 		return err;
-	err = proc_cache_init(&s->procs, 4096);
+	err = proc_cache_init(&s->procs, o->max_procs ? o->max_procs : 4096);
 	if (err)
 		conn_table_destroy(&s->conns);
 	return err;

@@ -41,7 +41,8 @@ struct stream {
 };
 
 struct stream_opts {
-	size_t max_conns;
+	size_t max_conns; /* 0: 16384 */
+	size_t max_procs; /* process identities cached; 0: 4096 */
 	size_t max_body_bytes;
 	const struct classifier *classifier; /* NULL: the default table */
 };

@@ -58,6 +58,16 @@ out:
 	return buf;
 }
 
+/* Runs one case; 1 passed, 0 failed.  Its own frame keeps setjmp simple. */
+static int run_case(struct test_case *tc)
+{
+	if (setjmp(test_abort) == 0) {
+		tc->fn();
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned passed = 0, failed = 0;
@@ -65,14 +75,14 @@ int main(int argc, char **argv)
 	for (struct test_case *tc = cases; tc; tc = tc->next) {
 		if (argc > 1 && !strstr(tc->name, argv[1]))
 			continue;
-		if (setjmp(test_abort) == 0) {
-			tc->fn();
+		if (run_case(tc)) {
 			printf("ok   %s\n", tc->name);
 			passed++;
 		} else {
 			printf("FAIL %s (%s)\n", tc->name, tc->file);
 			failed++;
 		}
+		fflush(stdout);
 	}
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;

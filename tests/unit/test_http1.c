@@ -533,6 +533,22 @@ static const struct fixture fixtures[] = {
 		.failed = true,
 	},
 	{
+		.name = "content_length_above_2_62",
+		.data = "HTTP/1.1 200 OK\r\nContent-Length: 4611686018427387905\r\n\r\n",
+		.kind = RESP,
+		.rc = -EPROTO,
+		.failed = true,
+	},
+	{
+		.name = "chunk_size_above_2_62",
+		.data = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4000000000000001\r\n",
+		.kind = RESP,
+		.rc = -EPROTO,
+		.failed = true,
+		.n_msgs = 1,
+		.msgs = { { .status = 200, .flags = F_CHUNKED | F_INC | F_ERR } },
+	},
+	{
 		.name = "chunk_size_overflow",
 		.data = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
 		.kind = RESP,
@@ -648,8 +664,7 @@ static const struct fixture fixtures[] = {
 	},
 	{
 		.name = "connect_request_tunnel",
-		.data = "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n"
-			"\x16\x03\x01\x00\x05hello",
+		.file = "http1/connect_req.txt",
 		.kind = REQ,
 		.tunnel = true,
 		.n_msgs = 1,
@@ -788,20 +803,20 @@ static void check_expected(const struct fixture *fx, const struct run *r)
 		ASSERT_EQ(s->kind, fx->kind);
 		if (fx->kind == HTTP1_REQUEST) {
 			if (e->method && strcmp(s->method, e->method) != 0)
-				test_fail_at(__FILE__, __LINE__, "%s msg %zu: method \"%s\"", fx->name,
-					     i, s->method);
+				test_fail_at(__FILE__, __LINE__, "%s msg %zu: method \"%s\"",
+					     fx->name, i, s->method);
 			ASSERT_TRUE(s->target != NULL);
 			if (e->target && strcmp(s->target, e->target) != 0)
-				test_fail_at(__FILE__, __LINE__, "%s msg %zu: target \"%s\"", fx->name,
-					     i, s->target);
+				test_fail_at(__FILE__, __LINE__, "%s msg %zu: target \"%s\"",
+					     fx->name, i, s->target);
 		} else {
 			if (s->status != e->status)
 				test_fail_at(__FILE__, __LINE__, "%s msg %zu: status %d, want %d",
 					     fx->name, i, s->status, e->status);
 			ASSERT_TRUE(s->reason != NULL);
 			if (e->reason && strcmp(s->reason, e->reason) != 0)
-				test_fail_at(__FILE__, __LINE__, "%s msg %zu: reason \"%s\"", fx->name,
-					     i, s->reason);
+				test_fail_at(__FILE__, __LINE__, "%s msg %zu: reason \"%s\"",
+					     fx->name, i, s->reason);
 		}
 		if (s->body_len != blen || memcmp(s->body, body, blen) != 0)
 			test_fail_at(__FILE__, __LINE__, "%s msg %zu: body (%zu bytes) \"%s\"",
@@ -810,8 +825,8 @@ static void check_expected(const struct fixture *fx, const struct run *r)
 			test_fail_at(__FILE__, __LINE__, "%s msg %zu: body_bytes %llu", fx->name, i,
 				     (unsigned long long)s->body_bytes);
 		if (s->flags != e->flags)
-			test_fail_at(__FILE__, __LINE__, "%s msg %zu: flags %#x, want %#x", fx->name,
-				     i, s->flags, e->flags);
+			test_fail_at(__FILE__, __LINE__, "%s msg %zu: flags %#x, want %#x",
+				     fx->name, i, s->flags, e->flags);
 		if (e->nh && s->n_headers != (size_t)(e->nh - 1))
 			test_fail_at(__FILE__, __LINE__, "%s msg %zu: %zu headers, want %d",
 				     fx->name, i, s->n_headers, e->nh - 1);
@@ -832,8 +847,9 @@ static void check_expected(const struct fixture *fx, const struct run *r)
 			}
 			snprintf(line, sizeof(line), "%s: %s\n", e->hdrs[k].name, e->hdrs[k].value);
 			if (!hit || strncmp(hit, line, strlen(line)) != 0)
-				test_fail_at(__FILE__, __LINE__, "%s msg %zu: header %s wrong; have:\n%s",
-					     fx->name, i, e->hdrs[k].name, s->headers);
+				test_fail_at(__FILE__, __LINE__,
+					     "%s msg %zu: header %s wrong; have:\n%s", fx->name, i,
+					     e->hdrs[k].name, s->headers);
 		}
 	}
 }
@@ -880,91 +896,81 @@ static void check_fixture(const char *name)
 	free(file);
 }
 
-#define FIXTURE_TEST(id)                                                                           \
-	TEST(http1_fixture_##id)                                                                   \
-	{                                                                                          \
-		check_fixture(#id);                                                                \
+/* One TEST per table entry, so a failure names its case. */
+#define FIXTURE_NAMES(X)                 \
+	X(post_json)                     \
+	X(sse_chunked)                   \
+	X(keepalive_req)                 \
+	X(keepalive_resp)                \
+	X(pipelined_req)                 \
+	X(lf_only_req)                   \
+	X(until_close)                   \
+	X(until_close_no_eof)            \
+	X(head_resp)                     \
+	X(head_resp_as_get)              \
+	X(continue_then_200)             \
+	X(no_content)                    \
+	X(chunked_ext_trailers)          \
+	X(oversize_headers_count)        \
+	X(oversize_headers_bytes)        \
+	X(long_line_default)             \
+	X(long_line_skipped)             \
+	X(bad_start_tls_req)             \
+	X(bad_start_tls_resp)            \
+	X(h2_preface)                    \
+	X(bad_chunk_size)                \
+	X(conflicting_content_length)    \
+	X(connect_tunnel)                \
+	X(upgrade_101_tunnel)            \
+	X(obs_fold)                      \
+	X(te_overrides_content_length)   \
+	X(te_gzip_chunked)               \
+	X(te_chunked_not_final_resp)     \
+	X(te_not_chunked_req)            \
+	X(chunked_request)               \
+	X(content_length_list_same)      \
+	X(content_length_list_differs)   \
+	X(content_length_not_digits)     \
+	X(content_length_empty)          \
+	X(content_length_overflow)       \
+	X(content_length_above_2_62)     \
+	X(chunk_size_above_2_62)         \
+	X(chunk_size_overflow)           \
+	X(chunk_size_max)                \
+	X(chunk_size_empty)              \
+	X(chunk_data_missing_crlf)       \
+	X(status_two_digits)             \
+	X(status_without_reason)         \
+	X(status_http2)                  \
+	X(method_15_chars)               \
+	X(method_16_chars)               \
+	X(version_http_1_10)             \
+	X(header_without_colon)          \
+	X(header_space_before_colon)     \
+	X(header_value_nul)              \
+	X(fold_after_start_line)         \
+	X(fold_of_content_length)        \
+	X(connect_request_tunnel)        \
+	X(connect_refused_keeps_parsing) \
+	X(eof_partial_body)              \
+	X(eof_partial_head)              \
+	X(eof_partial_start_line)        \
+	X(eof_partial_chunk)             \
+	X(eof_idle)
+
+#define FIXTURE_TEST(id)            \
+	TEST(http1_fixture_##id)    \
+	{                           \
+		check_fixture(#id); \
 	}
+FIXTURE_NAMES(FIXTURE_TEST)
 
-FIXTURE_TEST(post_json)
-FIXTURE_TEST(sse_chunked)
-FIXTURE_TEST(keepalive_req)
-FIXTURE_TEST(keepalive_resp)
-FIXTURE_TEST(pipelined_req)
-FIXTURE_TEST(lf_only_req)
-FIXTURE_TEST(until_close)
-FIXTURE_TEST(until_close_no_eof)
-FIXTURE_TEST(head_resp)
-FIXTURE_TEST(head_resp_as_get)
-FIXTURE_TEST(continue_then_200)
-FIXTURE_TEST(no_content)
-FIXTURE_TEST(chunked_ext_trailers)
-FIXTURE_TEST(oversize_headers_count)
-FIXTURE_TEST(oversize_headers_bytes)
-FIXTURE_TEST(long_line_default)
-FIXTURE_TEST(long_line_skipped)
-FIXTURE_TEST(bad_start_tls_req)
-FIXTURE_TEST(bad_start_tls_resp)
-FIXTURE_TEST(h2_preface)
-FIXTURE_TEST(bad_chunk_size)
-FIXTURE_TEST(conflicting_content_length)
-FIXTURE_TEST(connect_tunnel)
-FIXTURE_TEST(upgrade_101_tunnel)
-FIXTURE_TEST(obs_fold)
-FIXTURE_TEST(te_overrides_content_length)
-FIXTURE_TEST(te_gzip_chunked)
-FIXTURE_TEST(te_chunked_not_final_resp)
-FIXTURE_TEST(te_not_chunked_req)
-FIXTURE_TEST(chunked_request)
-FIXTURE_TEST(content_length_list_same)
-FIXTURE_TEST(content_length_list_differs)
-FIXTURE_TEST(content_length_not_digits)
-FIXTURE_TEST(content_length_empty)
-FIXTURE_TEST(content_length_overflow)
-FIXTURE_TEST(chunk_size_overflow)
-FIXTURE_TEST(chunk_size_max)
-FIXTURE_TEST(chunk_size_empty)
-FIXTURE_TEST(chunk_data_missing_crlf)
-FIXTURE_TEST(status_two_digits)
-FIXTURE_TEST(status_without_reason)
-FIXTURE_TEST(status_http2)
-FIXTURE_TEST(method_15_chars)
-FIXTURE_TEST(method_16_chars)
-FIXTURE_TEST(version_http_1_10)
-FIXTURE_TEST(header_without_colon)
-FIXTURE_TEST(header_space_before_colon)
-FIXTURE_TEST(header_value_nul)
-FIXTURE_TEST(fold_after_start_line)
-FIXTURE_TEST(fold_of_content_length)
-FIXTURE_TEST(connect_request_tunnel)
-FIXTURE_TEST(connect_refused_keeps_parsing)
-FIXTURE_TEST(eof_partial_body)
-FIXTURE_TEST(eof_partial_head)
-FIXTURE_TEST(eof_partial_start_line)
-FIXTURE_TEST(eof_partial_chunk)
-FIXTURE_TEST(eof_idle)
-
-/* Every table entry has a TEST above. */
+/* Every table entry has its TEST, in table order. */
 TEST(http1_fixture_table_all_tested)
 {
-	static const char *const tested[] = {
-		"post_json", "sse_chunked", "keepalive_req", "keepalive_resp", "pipelined_req",
-		"lf_only_req", "until_close", "until_close_no_eof", "head_resp", "head_resp_as_get",
-		"continue_then_200", "no_content", "chunked_ext_trailers", "oversize_headers_count",
-		"oversize_headers_bytes", "long_line_default", "long_line_skipped", "bad_start_tls_req", "bad_start_tls_resp", "h2_preface",
-		"bad_chunk_size", "conflicting_content_length", "connect_tunnel",
-		"upgrade_101_tunnel", "obs_fold", "te_overrides_content_length", "te_gzip_chunked",
-		"te_chunked_not_final_resp", "te_not_chunked_req", "chunked_request",
-		"content_length_list_same", "content_length_list_differs",
-		"content_length_not_digits", "content_length_empty", "content_length_overflow",
-		"chunk_size_overflow", "chunk_size_max", "chunk_size_empty", "chunk_data_missing_crlf",
-		"status_two_digits", "status_without_reason", "status_http2", "method_15_chars",
-		"method_16_chars", "version_http_1_10", "header_without_colon",
-		"header_space_before_colon", "header_value_nul", "fold_after_start_line",
-		"fold_of_content_length", "connect_request_tunnel", "connect_refused_keeps_parsing",
-		"eof_partial_body", "eof_partial_head", "eof_partial_start_line", "eof_partial_chunk",
-		"eof_idle",
-	};
+#define FIXTURE_NAME(id) #id,
+	static const char *const tested[] = { FIXTURE_NAMES(FIXTURE_NAME) };
+#undef FIXTURE_NAME
 
 	ASSERT_EQ(sizeof(tested) / sizeof(tested[0]), FIXTURE_COUNT);
 	for (size_t i = 0; i < FIXTURE_COUNT; i++)
@@ -1149,8 +1155,9 @@ TEST(http1_gap_in_chunk_data)
 	struct http1_parser *p = http1_parser_new(HTTP1_RESPONSE, NULL);
 	struct collect c = { 0 };
 
-	ASSERT_EQ(feed_str(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n012", 1, &c),
-		  0);
+	ASSERT_EQ(
+		feed_str(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n012", 1, &c),
+		0);
 	/* exactly to the end of the chunk: its CRLF follows */
 	ASSERT_EQ(http1_gap(p, 7, 2, collect_cb, &c), 0);
 	ASSERT_EQ(feed_str(p, "\r\n3\r\nxyz\r\n0\r\n\r\n", 3, &c), 0);
@@ -1160,8 +1167,9 @@ TEST(http1_gap_in_chunk_data)
 	ASSERT_EQ(c.msgs[0].flags, HTTP1_F_GAP | HTTP1_F_CHUNKED);
 
 	/* past the chunk: the framing is lost */
-	ASSERT_EQ(feed_str(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab", 4, &c),
-		  0);
+	ASSERT_EQ(
+		feed_str(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab", 4, &c),
+		0);
 	ASSERT_EQ(http1_gap(p, 9, 5, collect_cb, &c), 0);
 	ASSERT_EQ(c.n, 2);
 	ASSERT_EQ(c.msgs[1].flags, HTTP1_F_GAP | HTTP1_F_CHUNKED | HTTP1_F_INCOMPLETE);
@@ -1318,8 +1326,9 @@ TEST(http1_callback_error_stops_feed)
 	struct http1_parser *p = http1_parser_new(HTTP1_REQUEST, NULL);
 	struct collect c = { .fail_at = 2 };
 
-	ASSERT_EQ(feed_str(p, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n", 1,
-			   &c),
+	ASSERT_EQ(feed_str(p,
+			   "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n",
+			   1, &c),
 		  -ECANCELED);
 	ASSERT_EQ(c.n, 2);
 	ASSERT_TRUE(http1_parser_failed(p));
@@ -1392,8 +1401,9 @@ TEST(http1_method_fifo_drops_oldest)
 	for (int i = 0; i < HTTP1_METHOD_FIFO; i++)
 		http1_push_request_method(p, "GET");
 	/* the HEADs were dropped: this response has a body */
-	ASSERT_EQ(feed_str(p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"
-			      "Content-Length: 2\r\n\r\nok",
+	ASSERT_EQ(feed_str(p,
+			   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"
+			   "Content-Length: 2\r\n\r\nok",
 			   1, &c),
 		  0);
 	ASSERT_EQ(c.n, 2);
@@ -1410,8 +1420,9 @@ TEST(http1_long_method_name_is_cut_in_fifo)
 
 	http1_push_request_method(p, "AVERYLONGMETHODNAMEINDEED");
 	http1_push_request_method(p, NULL);
-	ASSERT_EQ(feed_str(p, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n"
-			      "Content-Length: 1\r\n\r\ny",
+	ASSERT_EQ(feed_str(p,
+			   "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n"
+			   "Content-Length: 1\r\n\r\ny",
 			   1, &c),
 		  0);
 	ASSERT_EQ(c.n, 2);
@@ -1449,6 +1460,25 @@ TEST(http1_start_line_longer_than_limit_is_eproto)
 	http1_parser_free(p);
 }
 
+TEST(http1_chunk_extension_too_long_is_eproto)
+{
+	struct http1_parser *p = http1_parser_new(HTTP1_RESPONSE, NULL);
+	struct collect c = { 0 };
+	char ext[8192];
+	int rc;
+
+	memset(ext, 'e', sizeof(ext) - 1);
+	ext[sizeof(ext) - 1] = '\0';
+	ext[0] = ';';
+	ASSERT_EQ(feed_str(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5", 1, &c), 0);
+	rc = feed_str(p, ext, 2, &c);
+	ASSERT_EQ(rc, -EPROTO);
+	ASSERT_EQ(c.n, 1);
+	ASSERT_EQ(c.msgs[0].flags, HTTP1_F_CHUNKED | HTTP1_F_INCOMPLETE | HTTP1_F_ERROR);
+	collect_free(&c);
+	http1_parser_free(p);
+}
+
 TEST(http1_tls_rejected_on_first_byte)
 {
 	struct http1_parser *p = http1_parser_new(HTTP1_REQUEST, NULL);
@@ -1481,14 +1511,16 @@ TEST(http1_enter_tunnel_and_reset)
 
 TEST(http1_parser_new_and_free_edge_cases)
 {
-	struct http1_limits huge = { .max_header_bytes = (size_t)-1, .max_body_bytes = 1 };
+	struct http1_limits huge = { .max_header_bytes = (size_t)-1, .max_body_bytes = (size_t)-1 };
 	struct http1_parser *p;
 
 	ASSERT_TRUE(http1_parser_new((enum http1_kind)7, NULL) == NULL);
 	http1_parser_free(NULL);
 	p = http1_parser_new(HTTP1_REQUEST, &huge);
 	ASSERT_TRUE(p != NULL);
-	ASSERT_EQ(http1_feed(p, "GET / HTTP/1.1\r\n\r\n", 18, 1, NULL, NULL), 0);
+	ASSERT_EQ(http1_feed(p, "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 39, 1, NULL, NULL),
+		  0);
+	ASSERT_TRUE(!http1_parser_failed(p));
 	http1_parser_free(p);
 }
 

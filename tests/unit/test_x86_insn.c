@@ -552,6 +552,125 @@ TEST(x86_insn_objdump_libc)
 	ASSERT_TRUE(n >= 40);
 }
 
+/* ---- a whole .text sweep, the way objdump does it ---- */
+
+struct addr_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void addr_push(struct addr_list *l, uint64_t a)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4096;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		ASSERT_TRUE(l->v);
+	}
+	l->v[l->n++] = a;
+}
+
+/* Instruction starts and symbol labels objdump prints for section sec. */
+static void objdump_section(const char *path, const char *sec, struct addr_list *starts,
+			    struct addr_list *labels)
+{
+	char cmd[512], line[1024];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), OBJDUMP " -d -z --no-show-raw-insn -j %s '%s' 2>/dev/null", sec,
+		 path);
+	p = popen(cmd, "r");
+	ASSERT_TRUE(p);
+	while (fgets(line, sizeof(line), p)) {
+		char *end;
+		uint64_t a = strtoull(line, &end, 16);
+
+		if (end == line)
+			continue;
+		if (line[0] == ' ' && end[0] == ':' && end[1] == '\t')
+			addr_push(starts, a);
+		else if (line[0] != ' ' && end[0] == ' ' && end[1] == '<')
+			addr_push(labels, a);
+	}
+	ASSERT_EQ(pclose(p), 0);
+}
+
+static int first_func_cb(const struct elf_func *fn, void *ctx)
+{
+	*(struct elf_func *)ctx = *fn;
+	return 1;
+}
+
+/*
+ * Decodes libc's whole .text from each symbol label to the next (objdump
+ * restarts there too), so local functions without symbols, such as the
+ * AVX2/EVEX string functions behind IFUNCs, are compared as well.
+ */
+TEST(x86_insn_objdump_libc_text)
+{
+	struct addr_list starts = { 0 }, labels = { 0 };
+	size_t n_insn = 0, n_vex = 0, n_fail = 0, k = 0;
+	struct elf_func any = { 0 };
+	uint64_t first, last;
+	uint8_t *text;
+	size_t len;
+	int fd;
+
+	if (!have(OBJDUMP) || !have(LIBC)) {
+		printf("  note: skipped, needs %s and %s\n", OBJDUMP, LIBC);
+		return;
+	}
+	objdump_section(LIBC, ".text", &starts, &labels);
+	ASSERT_TRUE(starts.n > 1000 && labels.n > 10);
+	first = starts.v[0];
+	last = starts.v[starts.n - 1];
+	fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	/* libc has one executable segment: one vaddr - offset delta */
+	ASSERT_EQ(elf_foreach_func(fd, first_func_cb, &any), 1);
+	len = last - first + X86_MAX_INSN_LEN;
+	text = malloc(len);
+	ASSERT_TRUE(text);
+	ASSERT_EQ(elf_read_code(fd, first - any.vaddr + any.file_offset, text, len), (ssize_t)len);
+	close(fd);
+
+	/* regions: [label_i, label_i+1), the first from the section start */
+	for (size_t li = 0; li <= labels.n; li++) {
+		uint64_t a = li ? labels.v[li - 1] : first;
+		uint64_t end = li < labels.n ? labels.v[li] : last + 1;
+
+		if (a < first || end <= a)
+			continue;
+		while (k < starts.n && starts.v[k] < a)
+			k++;
+		while (a < end) {
+			size_t off = a - first;
+			int n = x86_insn_len(text + off, len - off);
+
+			if (n < 0) {
+				n_fail++;
+				break;
+			}
+			if (k >= starts.n || starts.v[k] != a)
+				test_fail_at(__FILE__, __LINE__,
+					     "libc .text: instruction at %#" PRIx64
+					     " (%02x %02x %02x), objdump's next at %#" PRIx64,
+					     a, text[off], text[off + 1], text[off + 2],
+					     k < starts.n ? starts.v[k] : 0);
+			n_vex += text[off] == 0x62 || text[off] == 0xc4 || text[off] == 0xc5;
+			n_insn++;
+			k++;
+			a += (uint64_t)n;
+		}
+	}
+	printf("  note: libc .text: %zu instructions match objdump (%zu VEX/EVEX), %zu regions not decodable\n",
+	       n_insn, n_vex, n_fail);
+	ASSERT_TRUE(n_insn > starts.n / 2);
+	ASSERT_TRUE(n_fail * 1000 < labels.n);
+	free(text);
+	free(starts.v);
+	free(labels.v);
+}
+
 /* Prints and sanity-checks how the SSL I/O functions of path leave. */
 static void report_exits(const char *path)
 {

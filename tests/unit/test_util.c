@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+
+#include "test.h"
+#include "util/clock.h"
+#include "util/dynbuf.h"
+#include "util/strnum.h"
+
+TEST(dynbuf_caps_and_truncates)
+{
+	struct dynbuf b;
+
+	dynbuf_init(&b, 10);
+	ASSERT_EQ(dynbuf_append(&b, "hello", 5), 0);
+	ASSERT_EQ(dynbuf_append(&b, " world", 6), -E2BIG);
+	ASSERT_UEQ(b.len, 10);
+	ASSERT_STREQ(b.buf, "hello worl");
+	ASSERT_TRUE(b.truncated);
+	ASSERT_EQ(dynbuf_append(&b, "x", 1), -E2BIG);
+	ASSERT_UEQ(b.len, 10);
+	dynbuf_reset(&b);
+	ASSERT_UEQ(b.len, 0);
+	ASSERT_TRUE(!b.truncated);
+	dynbuf_free(&b);
+}
+
+TEST(dynbuf_grows_to_large_sizes)
+{
+	struct dynbuf b;
+	char chunk[1000];
+	size_t len;
+	char *p;
+
+	memset(chunk, 'a', sizeof(chunk));
+	dynbuf_init(&b, 1 << 20);
+	for (int i = 0; i < 1049; i++)
+		dynbuf_append(&b, chunk, sizeof(chunk));
+	ASSERT_UEQ(b.len, 1 << 20);
+	ASSERT_TRUE(b.alloc <= (1u << 20) + 1);
+	p = dynbuf_take(&b, &len);
+	ASSERT_UEQ(len, 1 << 20);
+	ASSERT_UEQ(b.len, 0);
+	free(p);
+}
+
+TEST(strnum_parse_size_table)
+{
+	static const struct {
+		const char *s;
+		int err;
+		uint64_t v;
+	} cases[] = {
+		{ "0", 0, 0 },	       { "4096", 0, 4096 },   { "64k", 0, 65536 },
+		{ "1M", 0, 1 << 20 },  { "2g", 0, 2ull << 30 }, { "", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },  { "12x", -EINVAL, 0 },  { "1kk", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 },  { "99999999999999999999", -EINVAL, 0 },
+		{ "17179869184g", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 0;
+		int err = strnum_parse_size(cases[i].s, &v);
+
+		if (err != cases[i].err || (!err && v != cases[i].v))
+			test_fail_at(__FILE__, __LINE__, "'%s': err %d v %llu", cases[i].s, err,
+				     (unsigned long long)v);
+	}
+}
+
+TEST(clock_formats_rfc3339)
+{
+	char buf[40];
+
+	clock_format_rfc3339(1700000000123456789ull, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "2023-11-14T22:13:20.123456789Z");
+}
