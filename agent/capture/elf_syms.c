@@ -194,6 +194,8 @@ static int walk_symbols(struct elf_file *f, Elf_Scn *scn, Elf_Scn *versym_scn, b
 	if (!data || data->d_type != ELF_T_SYM || !entsize)
 		return 0;
 	count = data->d_size / entsize;
+	if (count > INT_MAX) /* gelf_getsym takes an int index */
+		count = INT_MAX;
 	if (versym_scn) {
 		vdata = elf_getdata(versym_scn, NULL);
 		if (vdata && vdata->d_type == ELF_T_HALF)

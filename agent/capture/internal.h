@@ -43,6 +43,9 @@ struct capture {
  * TLS probes when it carries OpenSSL-family symbols.  Returns 1 attached,
  * 0 not a TLS file or already handled, negative errno. */
 int targets_inspect_fd(struct capture *c, int fd, const char *desc);
+/* Inspects the TLS libraries the dynamic loader's cache names (path is
+ * normally /etc/ld.so.cache). Returns how many entries matched or -errno. */
+int targets_scan_ld_cache(struct capture *c, const char *path);
 /* Inspects every executable file mapped by every process now running. */
 int targets_scan_proc(struct capture *c);
 /* Handles an exec or mmap event from the kernel. */

@@ -211,7 +211,12 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 	if (err)
 		goto cleanup;
 
-	/* After the exec/mmap hooks are live, so nothing started meanwhile is missed. */
+	/* After the exec/mmap hooks are live, so nothing started meanwhile is
+	 * missed.  The loader cache first: the system's libssl is then covered
+	 * before any process maps it. */
+	err = targets_scan_ld_cache(c, "/etc/ld.so.cache");
+	if (err < 0)
+		log_warn("cannot read /etc/ld.so.cache: %s", strerror(-err));
 	err = targets_scan_proc(c);
 	if (err)
 		goto cleanup;

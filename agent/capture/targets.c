@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@
 
 #include "llmtap.skel.h"
 #include "capture/elf_syms.h"
+#include "capture/ld_cache.h"
 #include "internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* The kernel encodes s_dev as major << 20 | minor (MKDEV). */
@@ -86,6 +89,7 @@ static bool has_tls_symbols(int fd)
 int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 {
 	struct tls_target *t;
+	uint64_t t0;
 	char self[64];
 	struct stat st;
 	int err;
@@ -121,9 +125,11 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	if (t->fd < 0)
 		return -errno;
 	c->n_targets++;
+	t0 = clock_mono_now();
 	err = attach_openssl(c, t, fd);
-	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions)%s", t->desc,
-		 t->n_ret_insn, t->n_uretprobe, err ? " with errors" : "");
+	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %.1f ms)%s",
+		 t->desc, t->n_ret_insn, t->n_uretprobe, (double)(clock_mono_now() - t0) / 1e6,
+		 err ? " with errors" : "");
 	return err ? err : 1;
 }
 
@@ -263,6 +269,43 @@ static int scan_pid(struct capture *c, uint32_t pid)
 	}
 	fclose(f);
 	return 0;
+}
+
+/* Library names whose system copies are attached at start-up. */
+static const char *const ld_cache_prefixes[] = { "libssl.so" };
+
+static int ld_cache_entry(const char *path, void *ctx)
+{
+	int fd = open_at(path);
+
+	if (fd < 0)
+		return 0; /* a stale cache entry is not an error */
+	targets_inspect_fd(ctx, fd, path);
+	close(fd);
+	return 0;
+}
+
+int targets_scan_ld_cache(struct capture *c, const char *path)
+{
+	struct stat st;
+	void *img;
+	int fd, n;
+
+	fd = open_at(path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20)) {
+		close(fd);
+		return -EINVAL;
+	}
+	img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (img == MAP_FAILED)
+		return -errno;
+	n = ld_cache_find(img, (size_t)st.st_size, ld_cache_prefixes,
+			  sizeof(ld_cache_prefixes) / sizeof(ld_cache_prefixes[0]), ld_cache_entry, c);
+	munmap(img, (size_t)st.st_size);
+	return n;
 }
 
 int targets_scan_proc(struct capture *c)

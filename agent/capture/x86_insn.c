@@ -44,6 +44,7 @@ enum {
 #define CR (A_MODRM | A_CR)
 
 /* Prefixes, REX, 0F, VEX and EVEX escapes are consumed before this lookup. */
+/* clang-format off */
 static const uint16_t map1[256] = {
 	/* 00 */ M, M, M, M, B, Z, X, X, M, M, M, M, B, Z, X, 0,
 	/* 10 */ M, M, M, M, B, Z, X, X, M, M, M, M, B, Z, X, X,
@@ -82,6 +83,7 @@ static const uint16_t map0f[256] = {
 	/* E0 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
 	/* F0 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
 };
+/* clang-format on */
 
 #undef M
 #undef MB
@@ -215,8 +217,11 @@ static int decode_vex(const uint8_t *code, size_t lim, size_t i, struct insn *in
 		return -EINVAL;
 	in->vex = true;
 	in->opcode = code[i++];
-	in->map = map == 1 ? MAP_0F : map == 2 ? MAP_0F38 : map == 3 ? MAP_0F3A :
-		  map == 5 ? MAP_EVEX5 : MAP_EVEX6;
+	in->map = map == 1 ? MAP_0F :
+		  map == 2 ? MAP_0F38 :
+		  map == 3 ? MAP_0F3A :
+		  map == 5 ? MAP_EVEX5 :
+			     MAP_EVEX6;
 	/* VZEROUPPER / VZEROALL: the only VEX opcode without ModRM */
 	if (esc != 0x62 && map == 1 && in->opcode == 0x77) {
 		in->len = (int)i;

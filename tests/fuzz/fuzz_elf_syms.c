@@ -18,16 +18,16 @@
 
 #include "capture/elf_syms.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
+#define CHECK(c)                                                                              \
+	do {                                                                                  \
+		if (!(c)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			abort();                                                              \
+		}                                                                             \
 	} while (0)
 
-static const char *const names[] = { "SSL_write", "SSL_read", "foo", "bar", "ver", "main", "",
-				     "SSL_write" };
+static const char *const names[] = { "SSL_write", "SSL_read", "foo", "bar",
+				     "ver",	  "main",     "",    "SSL_write" };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
 /* ---- the template: one R+X segment mapping the whole file at 0 ---- */
@@ -75,10 +75,17 @@ static void build_template(void)
 	eh->e_shoff = T_SHDR;
 	eh->e_shentsize = sizeof(*sh);
 	eh->e_shnum = 8;
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_filesz = T_SIZE,
-			      .p_memsz = T_SIZE, .p_align = 0x1000 };
-	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = T_NOTE,
-			      .p_vaddr = T_NOTE, .p_filesz = sizeof(*nh) + 12, .p_align = 4 };
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | PF_X,
+			      .p_filesz = T_SIZE,
+			      .p_memsz = T_SIZE,
+			      .p_align = 0x1000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE,
+			      .p_flags = PF_R,
+			      .p_offset = T_NOTE,
+			      .p_vaddr = T_NOTE,
+			      .p_filesz = sizeof(*nh) + 12,
+			      .p_align = 4 };
 	memset(tmpl + T_TEXT, 0xc3, 0x40);
 	memcpy(tmpl + T_STR, str, sizeof(str));
 	/* .dynsym: foo@V1 (hidden), foo@@V2, bar, SSL_write */
@@ -97,8 +104,9 @@ static void build_template(void)
 	sym(tmpl + T_SYMTAB + 96, 5, STB_GLOBAL, 1, T_TEXT + 56);
 	*nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 8, .n_type = NT_GNU_BUILD_ID };
 	memcpy(nh + 1, "GNU\0\x01\x23\x45\x67\x89\xab\xcd\xef", 12);
-	sh[1] = (Elf64_Shdr){ 0, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, T_TEXT, T_TEXT, 0x40,
-			      0, 0, 16, 0 };
+	sh[1] = (Elf64_Shdr){
+		0, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, T_TEXT, T_TEXT, 0x40, 0, 0, 16, 0
+	};
 	sh[2] = (Elf64_Shdr){ 0, SHT_DYNSYM, SHF_ALLOC, 0, T_DYNSYM, 5 * 24, 4, 1, 8, 24 };
 	sh[3] = (Elf64_Shdr){ 0, SHT_GNU_versym, SHF_ALLOC, 0, T_VERSYM, 10, 2, 0, 2, 2 };
 	sh[4] = (Elf64_Shdr){ 0, SHT_STRTAB, SHF_ALLOC, 0, T_STR, sizeof(str), 0, 0, 1, 0 };

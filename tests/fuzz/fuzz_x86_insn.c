@@ -14,12 +14,12 @@
 
 #include "capture/x86_insn.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
+#define CHECK(c)                                                                              \
+	do {                                                                                  \
+		if (!(c)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+			abort();                                                              \
+		}                                                                             \
 	} while (0)
 
 static void check_len_at(const uint8_t *code, size_t avail)
@@ -58,11 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			CHECK(at < size && (i == 0 || at > prev));
 			prev = at;
-			while (at < size && (code[at] == 0xf3 || code[at] == 0xf2 ||
-					     code[at] == 0x66 || (code[at] & 0xf0) == 0x40 ||
-					     code[at] == 0x2e || code[at] == 0x3e || code[at] == 0x26 ||
-					     code[at] == 0x36 || code[at] == 0x64 || code[at] == 0x65 ||
-					     code[at] == 0x67 || code[at] == 0xf0))
+			while (at < size &&
+			       (code[at] == 0xf3 || code[at] == 0xf2 || code[at] == 0x66 ||
+				(code[at] & 0xf0) == 0x40 || code[at] == 0x2e || code[at] == 0x3e ||
+				code[at] == 0x26 || code[at] == 0x36 || code[at] == 0x64 ||
+				code[at] == 0x65 || code[at] == 0x67 || code[at] == 0xf0))
 				at++;
 			CHECK(at < size && (code[at] == 0xc3 || code[at] == 0xc2));
 		}

@@ -184,36 +184,56 @@ static size_t build_mini_elf(uint8_t *img)
 	off = (off + 7) & ~(size_t)7;
 
 	/* segments: headers R (0x400000), text R+X (0x401000), the note */
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0,
-			      .p_vaddr = 0x400000, .p_filesz = MINI_TEXT_OFF,
-			      .p_memsz = MINI_TEXT_OFF, .p_align = 0x1000 };
-	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X,
-			      .p_offset = MINI_TEXT_OFF, .p_vaddr = MINI_TEXT_VADDR,
-			      .p_filesz = MINI_TEXT_SIZE, .p_memsz = 0x200, .p_align = 0x1000 };
-	ph[2] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = note_off,
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R,
+			      .p_offset = 0,
+			      .p_vaddr = 0x400000,
+			      .p_filesz = MINI_TEXT_OFF,
+			      .p_memsz = MINI_TEXT_OFF,
+			      .p_align = 0x1000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | PF_X,
+			      .p_offset = MINI_TEXT_OFF,
+			      .p_vaddr = MINI_TEXT_VADDR,
+			      .p_filesz = MINI_TEXT_SIZE,
+			      .p_memsz = 0x200,
+			      .p_align = 0x1000 };
+	ph[2] = (Elf64_Phdr){ .p_type = PT_NOTE,
+			      .p_flags = PF_R,
+			      .p_offset = note_off,
 			      .p_vaddr = 0x500000 + note_off,
-			      .p_filesz = sizeof(Elf64_Nhdr) + 24, .p_align = 4 };
+			      .p_filesz = sizeof(Elf64_Nhdr) + 24,
+			      .p_align = 4 };
 
 	eh->e_shoff = off;
 	sh = (Elf64_Shdr *)(img + off);
-	sh[SEC_TEXT] = (Elf64_Shdr){ names[SEC_TEXT], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR,
-				     MINI_TEXT_VADDR, MINI_TEXT_OFF, MINI_TEXT_SIZE, 0, 0, 16, 0 };
-	sh[SEC_DYNSYM] = (Elf64_Shdr){ names[SEC_DYNSYM], SHT_DYNSYM, SHF_ALLOC, 0, dynsym_off,
-				       N_DYN * sizeof(Elf64_Sym), SEC_DYNSTR, 1, 8,
-				       sizeof(Elf64_Sym) };
+	sh[SEC_TEXT] = (Elf64_Shdr){ names[SEC_TEXT],
+				     SHT_PROGBITS,
+				     SHF_ALLOC | SHF_EXECINSTR,
+				     MINI_TEXT_VADDR,
+				     MINI_TEXT_OFF,
+				     MINI_TEXT_SIZE,
+				     0,
+				     0,
+				     16,
+				     0 };
+	sh[SEC_DYNSYM] = (Elf64_Shdr){
+		names[SEC_DYNSYM],	   SHT_DYNSYM, SHF_ALLOC, 0, dynsym_off,
+		N_DYN * sizeof(Elf64_Sym), SEC_DYNSTR, 1,	  8, sizeof(Elf64_Sym)
+	};
 	sh[SEC_DYNSTR] = (Elf64_Shdr){ names[SEC_DYNSTR], SHT_STRTAB, SHF_ALLOC, 0, dynstr_off,
-				       dynstr.len, 0, 0, 1, 0 };
+				       dynstr.len,	  0,	      0,	 1, 0 };
 	sh[SEC_VERSYM] = (Elf64_Shdr){ names[SEC_VERSYM], SHT_GNU_versym, SHF_ALLOC, 0, versym_off,
-				       N_DYN * 2, SEC_DYNSYM, 0, 2, 2 };
-	sh[SEC_SYMTAB] = (Elf64_Shdr){ names[SEC_SYMTAB], SHT_SYMTAB, 0, 0, symtab_off,
-				       N_SYM * sizeof(Elf64_Sym), SEC_STRTAB, 2, 8,
-				       sizeof(Elf64_Sym) };
-	sh[SEC_STRTAB] = (Elf64_Shdr){ names[SEC_STRTAB], SHT_STRTAB, 0, 0, strtab_off, strtab.len,
-				       0, 0, 1, 0 };
-	sh[SEC_NOTE] = (Elf64_Shdr){ names[SEC_NOTE], SHT_NOTE, SHF_ALLOC, 0, note_off,
-				     sizeof(Elf64_Nhdr) + 24, 0, 0, 4, 0 };
+				       N_DYN * 2,	  SEC_DYNSYM,	  0,	     2, 2 };
+	sh[SEC_SYMTAB] =
+		(Elf64_Shdr){ names[SEC_SYMTAB],	 SHT_SYMTAB, 0, 0, symtab_off,
+			      N_SYM * sizeof(Elf64_Sym), SEC_STRTAB, 2, 8, sizeof(Elf64_Sym) };
+	sh[SEC_STRTAB] = (Elf64_Shdr){ names[SEC_STRTAB], SHT_STRTAB, 0, 0, strtab_off,
+				       strtab.len,	  0,	      0, 1, 0 };
+	sh[SEC_NOTE] = (Elf64_Shdr){ names[SEC_NOTE],	      SHT_NOTE, SHF_ALLOC, 0, note_off,
+				     sizeof(Elf64_Nhdr) + 24, 0,	0,	   4, 0 };
 	sh[SEC_SHSTRTAB] = (Elf64_Shdr){ names[SEC_SHSTRTAB], SHT_STRTAB, 0, 0, shstr_off,
-					 shstr.len, 0, 0, 1, 0 };
+					 shstr.len,	      0,	  0, 1, 0 };
 	off += SEC_COUNT * sizeof(Elf64_Shdr);
 	ASSERT_TRUE(off <= MINI_SIZE);
 	return off;
@@ -270,12 +290,13 @@ static void check_mini(int ret, const struct elf_func *funcs)
 		if (funcs[i].found != e->found || funcs[i].vaddr != e->vaddr ||
 		    funcs[i].from_dynsym != e->from_dynsym)
 			test_fail_at(__FILE__, __LINE__,
-				     "%s: found %d vaddr %#" PRIx64 " dynsym %d, expected %d %#" PRIx64
-				     " %d",
+				     "%s: found %d vaddr %#" PRIx64
+				     " dynsym %d, expected %d %#" PRIx64 " %d",
 				     e->name, funcs[i].found, funcs[i].vaddr, funcs[i].from_dynsym,
 				     e->found, e->vaddr, e->from_dynsym);
 		if (e->found)
-			ASSERT_UEQ(funcs[i].file_offset, e->vaddr - MINI_TEXT_VADDR + MINI_TEXT_OFF);
+			ASSERT_UEQ(funcs[i].file_offset,
+				   e->vaddr - MINI_TEXT_VADDR + MINI_TEXT_OFF);
 		ASSERT_TRUE(funcs[i].name == e->name);
 	}
 	ASSERT_EQ(ret, want);
@@ -284,8 +305,8 @@ static void check_mini(int ret, const struct elf_func *funcs)
 static void mini_funcs(struct elf_func *funcs)
 {
 	for (size_t i = 0; i < N_EXPECT; i++)
-		funcs[i] = (struct elf_func){ .name = mini_expect[i].name, .found = true,
-					      .vaddr = 1 };
+		funcs[i] =
+			(struct elf_func){ .name = mini_expect[i].name, .found = true, .vaddr = 1 };
 }
 
 TEST(elf_mini_lookup_rules)
@@ -414,8 +435,9 @@ TEST(elf_mini_truncated_and_corrupted)
 		ASSERT_TRUE(ret >= -ENOEXEC);
 		for (size_t i = 0; i < N_EXPECT; i++)
 			if (funcs[i].found && funcs[i].file_offset >= cut)
-				test_fail_at(__FILE__, __LINE__, "cut %zu: %s at %#" PRIx64 " ret %d",
-					     cut, funcs[i].name, funcs[i].file_offset, ret);
+				test_fail_at(__FILE__, __LINE__,
+					     "cut %zu: %s at %#" PRIx64 " ret %d", cut,
+					     funcs[i].name, funcs[i].file_offset, ret);
 		elf_build_id_mem(img, cut, id, sizeof(id));
 	}
 	for (size_t pos = 0; pos < len; pos++) {
@@ -510,9 +532,10 @@ static size_t objdump_bytes(const char *path, uint64_t vaddr, uint8_t *out, size
 
 TEST(elf_libssl_funcs)
 {
-	static const char *const names[] = { "SSL_write", "SSL_read", "SSL_write_ex",
-					     "SSL_read_ex", "SSL_ctrl", "SSL_free",
-					     "SSL_set_fd", "no_such_function_xyz" };
+	static const char *const names[] = { "SSL_write",    "SSL_read",
+					     "SSL_write_ex", "SSL_read_ex",
+					     "SSL_ctrl",     "SSL_free",
+					     "SSL_set_fd",   "no_such_function_xyz" };
 	struct elf_func funcs[8];
 	int fd;
 
@@ -570,8 +593,8 @@ TEST(elf_libssl_build_id)
 /* Versioned libc functions: the default version's address, as readelf says. */
 TEST(elf_libc_default_versions)
 {
-	static const char *const names[] = { "fmemopen", "posix_spawn", "glob64",
-					     "pthread_cond_init", "realpath", "malloc" };
+	static const char *const names[] = { "fmemopen",	  "posix_spawn", "glob64",
+					     "pthread_cond_init", "realpath",	 "malloc" };
 	struct elf_func funcs[6];
 	int fd, checked = 0;
 
@@ -683,8 +706,8 @@ TEST(elf_node_ssl_write)
 	/* node's .dynsym is unversioned: compare with nm */
 	ref = 0;
 	{
-		const char *line = run_grep("nm -D --defined-only " NODE " 2>/dev/null",
-					    " T SSL_write\n");
+		const char *line =
+			run_grep("nm -D --defined-only " NODE " 2>/dev/null", " T SSL_write\n");
 		unsigned long long v;
 
 		if (line && sscanf(line, "%llx", &v) == 1)
@@ -698,8 +721,8 @@ TEST(elf_node_ssl_write)
 /* tests/data/x86/versioned.so: the real linker's versioned symbols. */
 TEST(elf_fixture_versioned)
 {
-	static const char *const names[] = { "foo", "SSL_write", "SSL_read", "call_local",
-					     "foo_v1", "V1" };
+	static const char *const names[] = { "foo",	   "SSL_write", "SSL_read",
+					     "call_local", "foo_v1",	"V1" };
 	struct elf_func funcs[6];
 	size_t len = 0;
 	char *img = test_read_data("x86/versioned.so", &len);

@@ -482,8 +482,9 @@ static size_t cross_check(const char *path, const char *const *names, size_t n)
 			int len = x86_insn_len(code + off, f->size - off);
 
 			if (len < 0)
-				test_fail_at(__FILE__, __LINE__, "%s: %s+%#zx does not decode: %02x %02x %02x",
-					     path, f->name, off, code[off],
+				test_fail_at(__FILE__, __LINE__,
+					     "%s: %s+%#zx does not decode: %02x %02x %02x", path,
+					     f->name, off, code[off],
 					     off + 1 < f->size ? code[off + 1] : 0,
 					     off + 2 < f->size ? code[off + 2] : 0);
 			mine[n_mine++] = f->vaddr + off;
@@ -492,7 +493,8 @@ static size_t cross_check(const char *path, const char *const *names, size_t n)
 		n_theirs = objdump_starts(path, f->vaddr, f->vaddr + f->size, theirs, f->size);
 		ASSERT_TRUE(n_theirs > 0);
 		for (size_t k = 0; k < n_mine || k < (size_t)n_theirs; k++) {
-			uint64_t a = k < n_mine ? mine[k] : 0, b = k < (size_t)n_theirs ? theirs[k] : 0;
+			uint64_t a = k < n_mine ? mine[k] : 0,
+				 b = k < (size_t)n_theirs ? theirs[k] : 0;
 
 			if (a != b)
 				test_fail_at(__FILE__, __LINE__,
@@ -510,20 +512,72 @@ static size_t cross_check(const char *path, const char *const *names, size_t n)
 }
 
 static const char *const ssl_funcs[] = {
-	"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_ctrl", "SSL_free", "SSL_set_fd",
-	"SSL_new", "SSL_connect", "SSL_accept", "SSL_do_handshake", "SSL_shutdown", "SSL_peek",
-	"SSL_get_error", "SSL_CTX_new", "SSL_CTX_free",
+	"SSL_write",   "SSL_read",	"SSL_write_ex",	    "SSL_read_ex",
+	"SSL_ctrl",    "SSL_free",	"SSL_set_fd",	    "SSL_new",
+	"SSL_connect", "SSL_accept",	"SSL_do_handshake", "SSL_shutdown",
+	"SSL_peek",    "SSL_get_error", "SSL_CTX_new",	    "SSL_CTX_free",
 };
 
 static const char *const libc_funcs[] = {
-	"printf", "fprintf", "sprintf", "snprintf", "vfprintf", "vsnprintf", "malloc", "free",
-	"calloc", "realloc", "fopen", "fclose", "fread", "fwrite", "fgets", "fputs", "puts",
-	"qsort", "bsearch", "strtol", "strtoul", "strtod", "atoi", "getenv", "setenv", "open",
-	"read", "write", "close", "pthread_create", "pthread_mutex_lock", "pthread_mutex_unlock",
-	"mmap", "munmap", "fork", "execve", "getaddrinfo", "inet_pton", "inet_ntop", "socket",
-	"connect", "send", "recv", "sendmsg", "recvmsg", "epoll_wait", "poll", "select", "strdup",
-	"strtok_r", "strerror", "localtime_r", "gmtime_r", "strftime", "clock_gettime", "memcpy",
-	"memmem", "dlopen", "dlsym",
+	"printf",
+	"fprintf",
+	"sprintf",
+	"snprintf",
+	"vfprintf",
+	"vsnprintf",
+	"malloc",
+	"free",
+	"calloc",
+	"realloc",
+	"fopen",
+	"fclose",
+	"fread",
+	"fwrite",
+	"fgets",
+	"fputs",
+	"puts",
+	"qsort",
+	"bsearch",
+	"strtol",
+	"strtoul",
+	"strtod",
+	"atoi",
+	"getenv",
+	"setenv",
+	"open",
+	"read",
+	"write",
+	"close",
+	"pthread_create",
+	"pthread_mutex_lock",
+	"pthread_mutex_unlock",
+	"mmap",
+	"munmap",
+	"fork",
+	"execve",
+	"getaddrinfo",
+	"inet_pton",
+	"inet_ntop",
+	"socket",
+	"connect",
+	"send",
+	"recv",
+	"sendmsg",
+	"recvmsg",
+	"epoll_wait",
+	"poll",
+	"select",
+	"strdup",
+	"strtok_r",
+	"strerror",
+	"localtime_r",
+	"gmtime_r",
+	"strftime",
+	"clock_gettime",
+	"memcpy",
+	"memmem",
+	"dlopen",
+	"dlsym",
 };
 
 TEST(x86_insn_objdump_libssl)
@@ -692,7 +746,8 @@ static void report_exits(const char *path)
 		ASSERT_EQ(elf_read_code(fd, funcs[i].file_offset, code, funcs[i].size),
 			  (ssize_t)funcs[i].size);
 		ASSERT_EQ(x86_find_exits(code, funcs[i].size, &ex), 0);
-		printf("  note: %s %s: size %" PRIu64 " rets %zu tail_jumps %zu indirect_jumps %zu\n",
+		printf("  note: %s %s: size %" PRIu64
+		       " rets %zu tail_jumps %zu indirect_jumps %zu\n",
 		       path, names[i], funcs[i].size, ex.n_rets, ex.n_tail_jumps,
 		       ex.n_indirect_jumps);
 		/* every function leaves somehow */
