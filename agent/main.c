@@ -65,6 +65,8 @@ static void usage(FILE *f)
 		"                            suffixes k/m)\n"
 		"      --ringbuf BYTES       kernel ring buffer size (power of two, default 16m)\n"
 		"      --return-probes MODE  auto | uretprobe | ret-insn (default auto)\n"
+		"      --no-hold             do not pause a thread (ptrace stop) while a TLS\n"
+		"                            library it just loaded is being probed\n"
 		"  -v, --verbose             debug messages, libbpf's included\n"
 		"  -V, --version             print the version\n"
 		"  -h, --help                this help\n"
@@ -118,6 +120,7 @@ static void print_stats(struct agent *a)
 		"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_write_ex2",
 	};
 	struct lt_probe_stats ps[LT_PROBE_MAX];
+	struct capture_stats cs;
 	uint64_t cnt[LT_CNT_MAX];
 	json_t *o = json_object(), *probes = json_object();
 	char *s;
@@ -143,6 +146,12 @@ static void print_stats(struct agent *a)
 					      (json_int_t)ps[i].unmatched_returns));
 	}
 	json_object_set_new(o, "probes", probes);
+	capture_get_stats(a->cap, &cs);
+	json_object_set_new(o, "attach",
+			    json_pack("{sI sI sI sI}", "tls_files", (json_int_t)capture_n_targets(a->cap),
+				      "files_inspected", (json_int_t)cs.files_inspected, "holds",
+				      (json_int_t)cs.holds, "hold_failures",
+				      (json_int_t)cs.hold_failures));
 	json_object_set_new(
 		o, "kernel",
 		json_pack("{sI sI sI sI sI}", "exec_events", (json_int_t)cnt[LT_CNT_EXEC_EVENTS],
@@ -186,6 +195,7 @@ static int cmd_run(int argc, char **argv)
 		{ "call-cap", required_argument, NULL, 'c' },
 		{ "ringbuf", required_argument, NULL, 'r' },
 		{ "return-probes", required_argument, NULL, 'R' },
+		{ "no-hold", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -234,6 +244,9 @@ static int cmd_run(int argc, char **argv)
 			else
 				usage_error("invalid --return-probes '%s' (auto|uretprobe|ret-insn)",
 					    optarg);
+			break;
+		case 'H':
+			copts.no_hold = true;
 			break;
 		case 'v':
 			log_verbose = true;

@@ -71,36 +71,38 @@ int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
 }
 
 /*
- * Reports a file event; for mmap only when the file is not known yet.  Every
- * exec is reported (flagged LT_FILE_F_KNOWN when known) because it also ends
- * what user space cached about the pid.  Returns 0.
+ * Reports an exec or an executable mmap.  A file not in `known_files` goes to
+ * the control ring, which the agent's attach thread serves at once (it may
+ * hold the thread while it inspects the file).  Every exec also goes to the
+ * data ring, in order with the process's data, because it names the process
+ * (executable, argv, uid) even if it is gone by the time its data is read.
+ * Returns 0.
  */
 static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,
 					    struct linux_binprm *bprm)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u16 flags = 0;
 	__u64 arg_start, arg_end, n;
 	struct lt_file_key key = {};
 	struct lt_file_event *ev;
 	const unsigned char *name;
+	int known;
 
 	if (!f)
 		return 0;
 	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
 	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	if (bpf_map_lookup_elem(&known_files, &key)) {
-		if (type != LT_EV_EXEC)
-			return 0;
-		flags = LT_FILE_F_KNOWN;
-	}
-	ev = bpf_ringbuf_reserve(&ctl_events, sizeof(*ev), 0);
+	known = bpf_map_lookup_elem(&known_files, &key) != NULL;
+	if (known && type != LT_EV_EXEC)
+		return 0;
+	ev = bpf_ringbuf_reserve(type == LT_EV_EXEC ? (void *)&events : (void *)&ctl_events,
+				 sizeof(*ev), 0);
 	if (!ev) {
 		common__count(LT_CNT_CONTROL_DROPS);
 		return 0;
 	}
 	common__fill_hdr(&ev->hdr, type, sizeof(*ev));
-	ev->hdr.flags = flags;
+	ev->hdr.flags = known ? LT_FILE_F_KNOWN : 0;
 	ev->dev = key.dev;
 	ev->ino = key.ino;
 	ev->fd = fd;
@@ -127,7 +129,10 @@ static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,
 			ev->args_len = n;
 	}
 	common__count(type == LT_EV_EXEC ? LT_CNT_EXEC_EVENTS : LT_CNT_MMAP_EVENTS);
-	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	if (type == LT_EV_EXEC && !known &&
+	    bpf_ringbuf_output(&ctl_events, ev, sizeof(*ev), BPF_RB_FORCE_WAKEUP))
+		common__count(LT_CNT_CONTROL_DROPS);
+	bpf_ringbuf_submit(ev, type == LT_EV_EXEC ? 0 : BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

@@ -23,6 +23,11 @@ struct capture_opts {
 	uint32_t call_cap; /* bytes copied per TLS call (LT_CALL_CAP_DEFAULT) */
 	uint32_t ringbuf_bytes; /* data ring size, power of two */
 	enum capture_ret_mode ret_mode;
+	bool no_hold; /* never hold a thread while its new TLS library is probed */
+};
+
+struct capture_stats {
+	unsigned long holds, hold_failures, files_inspected;
 };
 
 /* Called for every event of the data ring and every exec event. Returning
@@ -44,6 +49,8 @@ int capture_poll(struct capture *c, int timeout_ms);
 int capture_set_ignore(struct capture *c, uint32_t pid, uint64_t ssl, uint64_t gen);
 /* Sums the per-CPU counters: ps[LT_PROBE_MAX], cnt[LT_CNT_MAX]. */
 int capture_read_stats(struct capture *c, struct lt_probe_stats *ps, uint64_t *cnt);
+/* Counters of the attach thread. */
+void capture_get_stats(struct capture *c, struct capture_stats *out);
 /* Number of files with attached TLS probes. */
 size_t capture_n_targets(const struct capture *c);
 void capture_close(struct capture *c);

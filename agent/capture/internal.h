@@ -3,6 +3,8 @@
 #ifndef LLMTAP_CAPTURE_INTERNAL_H
 #define LLMTAP_CAPTURE_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "capture.h"
@@ -28,7 +30,14 @@ struct seen_file {
 
 struct capture {
 	struct llmtap_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb_data; /* polled by the caller's thread */
+	struct ring_buffer *rb_ctl; /* polled by the attach thread */
+	pthread_t attach_thread;
+	bool attach_thread_started;
+	atomic_bool stop;
+	/* attach-thread counters, read by the main thread */
+	atomic_ulong holds, hold_failures, files_inspected;
+	atomic_size_t n_targets_pub;
 	capture_event_cb cb;
 	void *cb_ctx;
 	struct capture_opts opts;

@@ -87,17 +87,35 @@ static int ensure_tracefs(void)
 	return 0;
 }
 
+/* Attach thread: a file some process just exec'd or mapped executable. */
 static int on_ctl_event(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
-	const struct lt_event_hdr *h = data;
 
-	if (size < sizeof(*h) || size < sizeof(struct lt_file_event))
+	if (size < sizeof(struct lt_file_event))
 		return 0;
 	targets_on_file_event(c, data);
-	if (h->type == LT_EV_EXEC)
-		return c->cb(c->cb_ctx, data, size);
 	return 0;
+}
+
+/*
+ * The attach thread serves only the control ring, so a thread held while
+ * its new library is inspected waits for that work alone, never behind a
+ * backlog of payload parsing on the main thread.
+ */
+static void *attach_thread_main(void *arg)
+{
+	struct capture *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		int n = ring_buffer__poll(c->rb_ctl, 200);
+
+		if (n < 0 && n != -EINTR) {
+			log_error("control ring buffer: %s", strerror(-n));
+			break;
+		}
+	}
+	return NULL;
 }
 
 static int on_data_event(void *ctx, void *data, size_t size)
@@ -202,14 +220,12 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 	if (err)
 		goto cleanup;
 
-	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.ctl_events), on_ctl_event, c, NULL);
-	if (!c->rb) {
+	c->rb_ctl = ring_buffer__new(bpf_map__fd(c->skel->maps.ctl_events), on_ctl_event, c, NULL);
+	c->rb_data = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_data_event, c, NULL);
+	if (!c->rb_ctl || !c->rb_data) {
 		err = -errno;
 		goto cleanup;
 	}
-	err = ring_buffer__add(c->rb, bpf_map__fd(c->skel->maps.events), on_data_event, c);
-	if (err)
-		goto cleanup;
 
 	/* After the exec/mmap hooks are live, so nothing started meanwhile is
 	 * missed.  The loader cache first: the system's libssl is then covered
@@ -220,6 +236,10 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 	err = targets_scan_proc(c);
 	if (err)
 		goto cleanup;
+	err = -pthread_create(&c->attach_thread, NULL, attach_thread_main, c);
+	if (err)
+		goto cleanup;
+	c->attach_thread_started = true;
 	*out = c;
 	return 0;
 cleanup:
@@ -229,12 +249,12 @@ cleanup:
 
 int capture_poll(struct capture *c, int timeout_ms)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int n = ring_buffer__poll(c->rb_data, timeout_ms);
 
 	if (n < 0 && n != -EINTR)
 		return n;
 	/* Data events are produced without wake-ups (batching): drain on every tick. */
-	n = ring_buffer__consume(c->rb);
+	n = ring_buffer__consume(c->rb_data);
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
@@ -291,14 +311,25 @@ cleanup:
 
 size_t capture_n_targets(const struct capture *c)
 {
-	return c->n_targets;
+	return atomic_load(&((struct capture *)c)->n_targets_pub);
+}
+
+void capture_get_stats(struct capture *c, struct capture_stats *out)
+{
+	out->holds = atomic_load(&c->holds);
+	out->hold_failures = atomic_load(&c->hold_failures);
+	out->files_inspected = atomic_load(&c->files_inspected);
 }
 
 void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
-	ring_buffer__free(c->rb);
+	atomic_store(&c->stop, true);
+	if (c->attach_thread_started)
+		pthread_join(c->attach_thread, NULL);
+	ring_buffer__free(c->rb_ctl);
+	ring_buffer__free(c->rb_data);
 	targets_free(c);
 	llmtap_bpf__destroy(c->skel);
 	free(c);

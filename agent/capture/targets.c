@@ -25,6 +25,7 @@
 
 #include "llmtap.skel.h"
 #include "capture/elf_syms.h"
+#include "capture/hold.h"
 #include "capture/ld_cache.h"
 #include "internal.h"
 #include "util/clock.h"
@@ -101,6 +102,7 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	if (targets_seen(c, st.st_dev, st.st_ino))
 		return 0;
 	targets_mark_seen(c, st.st_dev, st.st_ino);
+	atomic_fetch_add(&c->files_inspected, 1);
 	if (!is_elf(fd) || !has_tls_symbols(fd))
 		return 0;
 
@@ -125,6 +127,7 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	if (t->fd < 0)
 		return -errno;
 	c->n_targets++;
+	atomic_store(&c->n_targets_pub, c->n_targets);
 	t0 = clock_mono_now();
 	err = attach_openssl(c, t, fd);
 	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %.1f ms)%s",
@@ -193,12 +196,20 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 {
 	uint64_t dev = dev_from_kernel(ev->dev);
 	char path[64], desc[PATH_MAX];
+	struct hold h = { 0 };
 	int fd = -1, err;
 
-	if ((ev->hdr.flags & LT_FILE_F_KNOWN) || targets_seen(c, dev, ev->ino)) {
-		if (!(ev->hdr.flags & LT_FILE_F_KNOWN))
-			targets_mark_seen(c, dev, ev->ino); /* the kernel's LRU forgot it */
+	if (targets_seen(c, dev, ev->ino)) {
+		targets_mark_seen(c, dev, ev->ino); /* the kernel's LRU forgot it */
 		return 0;
+	}
+	/* Hold the thread that mapped the file until its probes are in place. */
+	if (!c->opts.no_hold) {
+		err = hold_thread((pid_t)ev->hdr.tid, &h);
+		if (err == 0)
+			atomic_fetch_add(&c->holds, 1);
+		else if (err != -ESRCH)
+			atomic_fetch_add(&c->hold_failures, 1);
 	}
 	snprintf(desc, sizeof(desc), "%.*s", (int)sizeof(ev->name), ev->name);
 	if (ev->hdr.type == LT_EV_EXEC) {
@@ -227,10 +238,12 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 	if (fd < 0)
 		fd = open_mapped(ev->hdr.pid, dev, ev->ino, desc, sizeof(desc));
 	if (fd < 0) {
+		hold_release(&h);
 		log_debug("cannot open '%s' of pid %u: %s", desc, ev->hdr.pid, strerror(-fd));
 		return fd;
 	}
 	err = targets_inspect_fd(c, fd, desc);
+	hold_release(&h);
 	close(fd);
 	return err;
 }

@@ -347,6 +347,59 @@ def private_libssl_loaded_after_start():
     check_common(recs[0], pid, python_exe(), body)
 
 
+@test
+def curl_with_private_libssl_is_not_missed():
+    """curl reaches SSL_write a few ms after loading libssl, faster than a new
+    file can be probed: the agent holds the thread until the probes are in."""
+    libssl = subprocess.check_output([python_exe(), "-c", PY_FIND_LIBSSL], text=True).strip()
+    if not libssl:
+        raise Skip("no shared libssl")
+    curl = os.path.realpath(shutil.which("curl"))
+    for i in range(3):
+        priv = os.path.join(ENV["dir"], "curlpriv-" + uuid.uuid4().hex[:8])
+        os.makedirs(priv)
+        shutil.copy(libssl, os.path.join(priv, os.path.basename(libssl)))
+        env = dict(os.environ, LD_LIBRARY_PATH=priv)
+        marker = uuid.uuid4().hex
+        body = payload(marker)
+        pid, out = run([curl, "-sS", "--cacert", ENV["cert"], url(), "--data-binary", body],
+                       env=env)
+        recs = wait_records(by_marker(marker))
+        eq(len(recs), 1, "client records of run %d through a new private libssl" % i)
+        check_common(recs[0], pid, curl, body)
+
+
+@test
+def uretprobe_mode():
+    """The same capture with uretprobes instead of RET-instruction probes."""
+    out = os.path.join(ENV["dir"], "uretprobe.jsonl")
+    agent = Agent(out, "--return-probes", "uretprobe")
+    try:
+        agent.wait_line("llmtap: ready")
+        line = agent.wait_line("llmtap: attached TLS probes to ")
+        if "(0 uprobe-at-RET" not in line:
+            raise AssertionError("not in uretprobe mode: " + line)
+        marker = uuid.uuid4().hex
+        body = payload(marker)
+        curl = os.path.realpath(shutil.which("curl"))
+        pid, _ = run([curl, "-sS", "--cacert", ENV["cert"], url(), "--data-binary", body])
+        pyid, _ = run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body.decode(), SECRET])
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            recs = [r for r in read_records(out) if by_marker(marker)(r)]
+            if len(recs) >= 2:
+                break
+            time.sleep(0.1)
+        eq(sorted(r["attributes"]["process.pid"] for r in recs), sorted([pid, pyid]),
+           "pids recorded with uretprobes")
+        for r in recs:
+            eq(r["http.request.body"], body.decode(), "request body")
+        stats = agent.stats()
+        eq(stats["probes"]["SSL_write"]["unmatched_returns"], 0, "unmatched returns")
+    finally:
+        eq(agent.stop(), 0, "second agent exit status")
+
+
 PY_NON_LLM = r'''
 import sys, ssl, http.client, time
 ctx = ssl.create_default_context(cafile=sys.argv[2])

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(code, data, size);
 
-	for (size_t off = 0; off < size && off < 4096; off++)
+	for (size_t off = 0; off < size && off < 256; off++)
 		check_len_at(code + off, size - off);
 
 	if (x86_find_exits(code, size, &ex) == 0) {
