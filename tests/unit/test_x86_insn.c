@@ -716,7 +716,8 @@ TEST(x86_insn_objdump_libc_text)
 			a += (uint64_t)n;
 		}
 	}
-	printf("  note: libc .text: %zu instructions match objdump (%zu VEX/EVEX), %zu regions not decodable\n",
+	printf("  note: libc .text: %zu instructions match objdump (%zu VEX/EVEX), "
+	       "%zu regions not decodable\n",
 	       n_insn, n_vex, n_fail);
 	ASSERT_TRUE(n_insn > starts.n / 2);
 	ASSERT_TRUE(n_fail * 1000 < labels.n);
