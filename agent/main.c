@@ -148,17 +148,17 @@ static void print_stats(struct agent *a)
 	json_object_set_new(o, "probes", probes);
 	capture_get_stats(a->cap, &cs);
 	json_object_set_new(o, "attach",
-			    json_pack("{sI sI sI sI}", "tls_files", (json_int_t)capture_n_targets(a->cap),
-				      "files_inspected", (json_int_t)cs.files_inspected, "holds",
-				      (json_int_t)cs.holds, "hold_failures",
-				      (json_int_t)cs.hold_failures));
-	json_object_set_new(
-		o, "kernel",
-		json_pack("{sI sI sI sI sI}", "exec_events", (json_int_t)cnt[LT_CNT_EXEC_EVENTS],
-			  "mmap_events", (json_int_t)cnt[LT_CNT_MMAP_EVENTS], "control_drops",
-			  (json_int_t)cnt[LT_CNT_CONTROL_DROPS], "conn_table_full",
-			  (json_int_t)cnt[LT_CNT_CONN_TABLE_FULL], "call_table_full",
-			  (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
+			    json_pack("{sI sI sI sI}", "tls_files",
+				      (json_int_t)capture_n_targets(a->cap), "files_inspected",
+				      (json_int_t)cs.files_inspected, "holds", (json_int_t)cs.holds,
+				      "hold_failures", (json_int_t)cs.hold_failures));
+	json_object_set_new(o, "kernel",
+			    json_pack("{sI sI sI sI sI}", "exec_events",
+				      (json_int_t)cnt[LT_CNT_EXEC_EVENTS], "mmap_events",
+				      (json_int_t)cnt[LT_CNT_MMAP_EVENTS], "control_drops",
+				      (json_int_t)cnt[LT_CNT_CONTROL_DROPS], "conn_table_full",
+				      (json_int_t)cnt[LT_CNT_CONN_TABLE_FULL], "call_table_full",
+				      (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
 	json_object_set_new(
 		o, "agent",
 		json_pack("{sI sI sI sI sI sI sI sI sI sI}", "events",
@@ -231,7 +231,8 @@ static int cmd_run(int argc, char **argv)
 		case 'r':
 			if (strnum_parse_size(optarg, &v) || v < 65536 || v > (1u << 30) ||
 			    (v & (v - 1)))
-				usage_error("invalid --ringbuf '%s' (power of two, 64k..1g)", optarg);
+				usage_error("invalid --ringbuf '%s' (power of two, 64k..1g)",
+					    optarg);
 			copts.ringbuf_bytes = (uint32_t)v;
 			break;
 		case 'R':
@@ -242,8 +243,9 @@ static int cmd_run(int argc, char **argv)
 			else if (strcmp(optarg, "ret-insn") == 0)
 				copts.ret_mode = CAPTURE_RET_INSN;
 			else
-				usage_error("invalid --return-probes '%s' (auto|uretprobe|ret-insn)",
-					    optarg);
+				usage_error(
+					"invalid --return-probes '%s' (auto|uretprobe|ret-insn)",
+					optarg);
 			break;
 		case 'H':
 			copts.no_hold = true;

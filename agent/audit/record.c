@@ -14,10 +14,11 @@
 
 /* Never recorded, whatever the connection: credentials and session tokens. */
 static const char *const secret_headers[] = {
-	"authorization",  "proxy-authorization", "cookie",	    "set-cookie",
-	"x-api-key",	  "api-key",		 "x-goog-api-key", "openai-api-key",
-	"x-auth-token",	  "x-amz-security-token", "x-csrf-token",   "x-xsrf-token",
-	"x-access-token", "x-refresh-token",	 "x-session-token",
+	"authorization",	"proxy-authorization", "cookie",
+	"set-cookie",		"x-api-key",	       "api-key",
+	"x-goog-api-key",	"openai-api-key",      "x-auth-token",
+	"x-amz-security-token", "x-csrf-token",	       "x-xsrf-token",
+	"x-access-token",	"x-refresh-token",     "x-session-token",
 };
 
 bool record_header_is_secret(const char *name)

@@ -26,19 +26,28 @@
 /* Largest function body decoded for RET offsets; bigger ones use uretprobes. */
 #define ATTACH_MAX_FUNC_BYTES 65536
 
-enum { F_SSL_WRITE, F_SSL_READ, F_SSL_WRITE_EX, F_SSL_READ_EX, F_SSL_WRITE_EX2, F_SSL_SET_FD,
-       F_SSL_CTRL, F_SSL_FREE, F_COUNT };
+enum {
+	F_SSL_WRITE,
+	F_SSL_READ,
+	F_SSL_WRITE_EX,
+	F_SSL_READ_EX,
+	F_SSL_WRITE_EX2,
+	F_SSL_SET_FD,
+	F_SSL_CTRL,
+	F_SSL_FREE,
+	F_COUNT
+};
 
 static const char *const func_names[F_COUNT] = {
-	[F_SSL_WRITE] = "SSL_write",	   [F_SSL_READ] = "SSL_read",
-	[F_SSL_WRITE_EX] = "SSL_write_ex", [F_SSL_READ_EX] = "SSL_read_ex",
+	[F_SSL_WRITE] = "SSL_write",	     [F_SSL_READ] = "SSL_read",
+	[F_SSL_WRITE_EX] = "SSL_write_ex",   [F_SSL_READ_EX] = "SSL_read_ex",
 	[F_SSL_WRITE_EX2] = "SSL_write_ex2", [F_SSL_SET_FD] = "SSL_set_fd",
-	[F_SSL_CTRL] = "SSL_ctrl",	   [F_SSL_FREE] = "SSL_free",
+	[F_SSL_CTRL] = "SSL_ctrl",	     [F_SSL_FREE] = "SSL_free",
 };
 
 static const uint32_t func_probe[F_SSL_WRITE_EX2 + 1] = {
-	[F_SSL_WRITE] = LT_PROBE_SSL_WRITE,	  [F_SSL_READ] = LT_PROBE_SSL_READ,
-	[F_SSL_WRITE_EX] = LT_PROBE_SSL_WRITE_EX, [F_SSL_READ_EX] = LT_PROBE_SSL_READ_EX,
+	[F_SSL_WRITE] = LT_PROBE_SSL_WRITE,	    [F_SSL_READ] = LT_PROBE_SSL_READ,
+	[F_SSL_WRITE_EX] = LT_PROBE_SSL_WRITE_EX,   [F_SSL_READ_EX] = LT_PROBE_SSL_READ_EX,
 	[F_SSL_WRITE_EX2] = LT_PROBE_SSL_WRITE_EX2,
 };
 
@@ -130,13 +139,15 @@ int attach_openssl(struct capture *c, struct tls_target *t, int elf_fd)
 		if (c->opts.ret_mode != CAPTURE_RET_URETPROBE)
 			nrets = ret_insn_offsets(elf_fd, &funcs[i], &ex);
 		if (nrets == 0 && c->opts.ret_mode == CAPTURE_RET_INSN)
-			log_warn("%s in '%s': exits are not all RET instructions, using a uretprobe",
-				 func_names[i], t->desc);
+			log_warn(
+				"%s in '%s': exits are not all RET instructions, using a uretprobe",
+				func_names[i], t->desc);
 		if (nrets > 0) {
 			for (int r = 0; r < nrets && !err; r++)
 				err = attach_one(t, s->progs.tls_data_ret_insn, path,
 						 funcs[i].file_offset + ex.ret_offsets[r], false,
-						 func_probe[i] | LT_COOKIE_AT_RET_INSN, func_names[i]);
+						 func_probe[i] | LT_COOKIE_AT_RET_INSN,
+						 func_names[i]);
 			t->n_ret_insn++;
 		} else {
 			err = attach_one(t, s->progs.tls_data_return, path, funcs[i].file_offset,
@@ -147,8 +158,8 @@ int attach_openssl(struct capture *c, struct tls_target *t, int elf_fd)
 			first_err = first_err ? first_err : err;
 	}
 	if (funcs[F_SSL_SET_FD].found)
-		err = attach_one(t, s->progs.tls_set_fd, path, funcs[F_SSL_SET_FD].file_offset, false,
-				 0, "SSL_set_fd");
+		err = attach_one(t, s->progs.tls_set_fd, path, funcs[F_SSL_SET_FD].file_offset,
+				 false, 0, "SSL_set_fd");
 	if (!err && funcs[F_SSL_CTRL].found)
 		err = attach_one(t, s->progs.tls_ctrl, path, funcs[F_SSL_CTRL].file_offset, false,
 				 0, "SSL_ctrl");

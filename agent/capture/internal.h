@@ -32,6 +32,8 @@ struct capture {
 	struct llmtap_bpf *skel;
 	struct ring_buffer *rb_data; /* polled by the caller's thread */
 	struct ring_buffer *rb_ctl; /* polled by the attach thread */
+	struct bpf_link *static_links[16]; /* syscall and process programs */
+	size_t n_static_links;
 	pthread_t attach_thread;
 	bool attach_thread_started;
 	atomic_bool stop;

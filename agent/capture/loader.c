@@ -79,8 +79,9 @@ static int ensure_tracefs(void)
 		  NULL) != 0) {
 		int err = -errno;
 
-		log_error("tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s",
-			  strerror(-err));
+		log_error(
+			"tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s",
+			strerror(-err));
 		return err;
 	}
 	log_info("mounted tracefs on /sys/kernel/tracing");
@@ -125,29 +126,40 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	return c->cb(c->cb_ctx, data, size);
 }
 
-/* Attaches the always-on programs (syscalls, process lifecycle). */
+/* The syscall tracepoint programs: optional, they need tracefs. */
+static struct bpf_program **syscall_progs(struct llmtap_bpf *s, size_t *n)
+{
+	static struct bpf_program *progs[9];
+
+	progs[0] = s->progs.sys_enter_write;
+	progs[1] = s->progs.sys_enter_read;
+	progs[2] = s->progs.sys_enter_sendto;
+	progs[3] = s->progs.sys_enter_recvfrom;
+	progs[4] = s->progs.sys_enter_sendmsg;
+	progs[5] = s->progs.sys_enter_recvmsg;
+	progs[6] = s->progs.sys_enter_writev;
+	progs[7] = s->progs.sys_enter_readv;
+	progs[8] = s->progs.sys_enter_mmap;
+	*n = 9;
+	return progs;
+}
+
+/* Attaches the always-on programs (syscalls when loaded, process lifecycle). */
 static int attach_static(struct capture *c)
 {
-	struct bpf_program *progs[] = {
-		c->skel->progs.sys_enter_write,	   c->skel->progs.sys_enter_read,
-		c->skel->progs.sys_enter_sendto,   c->skel->progs.sys_enter_recvfrom,
-		c->skel->progs.sys_enter_sendmsg,  c->skel->progs.sys_enter_recvmsg,
-		c->skel->progs.sys_enter_writev,   c->skel->progs.sys_enter_readv,
-		c->skel->progs.sys_enter_mmap,	   c->skel->progs.proc_exec,
-		c->skel->progs.proc_exit,
-	};
-	struct bpf_link **links[] = {
-		&c->skel->links.sys_enter_write,   &c->skel->links.sys_enter_read,
-		&c->skel->links.sys_enter_sendto,  &c->skel->links.sys_enter_recvfrom,
-		&c->skel->links.sys_enter_sendmsg, &c->skel->links.sys_enter_recvmsg,
-		&c->skel->links.sys_enter_writev,  &c->skel->links.sys_enter_readv,
-		&c->skel->links.sys_enter_mmap,	   &c->skel->links.proc_exec,
-		&c->skel->links.proc_exit,
-	};
+	size_t n_sys;
+	struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
+	struct bpf_program *progs[16];
+	struct bpf_link *l;
+	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		struct bpf_link *l = bpf_program__attach(progs[i]);
-
+	progs[n++] = c->skel->progs.proc_exec;
+	progs[n++] = c->skel->progs.proc_exit;
+	for (size_t i = 0; i < n_sys; i++)
+		if (bpf_program__autoload(sys[i]))
+			progs[n++] = sys[i];
+	for (size_t i = 0; i < n; i++) {
+		l = bpf_program__attach(progs[i]);
 		if (!l) {
 			int err = -errno;
 
@@ -155,7 +167,11 @@ static int attach_static(struct capture *c)
 				  strerror(-err));
 			return err;
 		}
-		*links[i] = l;
+		if (c->n_static_links == sizeof(c->static_links) / sizeof(c->static_links[0])) {
+			bpf_link__destroy(l);
+			return -E2BIG;
+		}
+		c->static_links[c->n_static_links++] = l;
 	}
 	return 0;
 }
@@ -174,9 +190,6 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 		return -EPERM;
 	}
 	libbpf_set_print(libbpf_print);
-	err = ensure_tracefs();
-	if (err)
-		return err;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -201,6 +214,17 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 			  LLMTAP_ABI_VERSION);
 		err = -EINVAL;
 		goto cleanup;
+	}
+	/* Feature probe: without syscall tracepoints the agent still captures
+	 * TLS, but learns no socket fds and sees no library loaded later. */
+	if (ensure_tracefs() != 0) {
+		size_t n_sys;
+		struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
+
+		log_warn("syscall tracepoints unavailable: socket addresses and libraries loaded "
+			 "after start-up will not be seen");
+		for (size_t i = 0; i < n_sys; i++)
+			bpf_program__set_autoload(sys[i], false);
 	}
 	c->skel->rodata->agent_tgid = (uint32_t)getpid();
 	c->skel->rodata->call_cap = opts->call_cap ? opts->call_cap : LT_CALL_CAP_DEFAULT;
@@ -330,6 +354,8 @@ void capture_close(struct capture *c)
 		pthread_join(c->attach_thread, NULL);
 	ring_buffer__free(c->rb_ctl);
 	ring_buffer__free(c->rb_data);
+	for (size_t i = 0; i < c->n_static_links; i++)
+		bpf_link__destroy(c->static_links[i]);
 	targets_free(c);
 	llmtap_bpf__destroy(c->skel);
 	free(c);

@@ -166,8 +166,9 @@ static int open_mapped(uint32_t pid, uint64_t dev, uint64_t ino, char *desc, siz
 		char perms[8];
 		int pos = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
-			   &mnr, &mino, &pos) < 7 || pos == 0)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
+			   &maj, &mnr, &mino, &pos) < 7 ||
+		    pos == 0)
 			continue;
 		if (mino != ino || makedev(maj, mnr) != dev)
 			continue;
@@ -263,8 +264,9 @@ static int scan_pid(struct capture *c, uint32_t pid)
 		char perms[8];
 		int pos = 0, fd;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
-			   &mnr, &ino, &pos) < 7 || pos == 0 || perms[2] != 'x' || ino == 0)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
+			   &maj, &mnr, &ino, &pos) < 7 ||
+		    pos == 0 || perms[2] != 'x' || ino == 0)
 			continue;
 		if (targets_seen(c, makedev(maj, mnr), ino))
 			continue;
@@ -316,7 +318,8 @@ int targets_scan_ld_cache(struct capture *c, const char *path)
 	if (img == MAP_FAILED)
 		return -errno;
 	n = ld_cache_find(img, (size_t)st.st_size, ld_cache_prefixes,
-			  sizeof(ld_cache_prefixes) / sizeof(ld_cache_prefixes[0]), ld_cache_entry, c);
+			  sizeof(ld_cache_prefixes) / sizeof(ld_cache_prefixes[0]), ld_cache_entry,
+			  c);
 	munmap(img, (size_t)st.st_size);
 	return n;
 }

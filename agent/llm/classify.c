@@ -6,10 +6,16 @@
 #include <string.h>
 
 /* Hosts of hosted LLM APIs: any request to them is recorded. */
-#define HOST_RULE(h) { NULL, NULL, h }
+#define HOST_RULE(h)          \
+	{                     \
+		NULL, NULL, h \
+	}
 /* API paths of inference servers, hosted or self-hosted (vLLM, SGLang,
  * llama.cpp, TGI, Ollama, LiteLLM, Azure OpenAI, Vertex, Bedrock). */
-#define POST_RULE(p) { "POST", p, NULL }
+#define POST_RULE(p)            \
+	{                       \
+		"POST", p, NULL \
+	}
 
 static const struct classify_rule default_rules[] = {
 	HOST_RULE("api.openai.com"),

@@ -128,8 +128,8 @@ static int on_request(struct http1_msg *msg, void *ctx)
 		return err;
 	if (!hc->classified) {
 		hc->classified = true;
-		if (hc->cur_hooks->classify && !hc->cur_hooks->classify(&m, hc->cur_conn,
-									 hc->cur_hooks->ctx)) {
+		if (hc->cur_hooks->classify &&
+		    !hc->cur_hooks->classify(&m, hc->cur_conn, hc->cur_hooks->ctx)) {
 			http_message_free(&m);
 			hc->verdict = -ECANCELED;
 			return -ECANCELED;

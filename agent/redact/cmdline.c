@@ -10,22 +10,37 @@
 
 /* "Name: value" arguments whose value is a credential. */
 static const char *const secret_headers[] = {
-	"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
-	"x-goog-api-key", "openai-api-key", "x-auth-token",
+	"authorization", "proxy-authorization", "x-api-key",	  "api-key",
+	"cookie",	 "x-goog-api-key",	"openai-api-key", "x-auth-token",
 };
 
 /* Options whose value (after '=' or as the next argument) is a credential. */
 static const char *const secret_options[] = {
-	"--password", "--passwd", "--token", "--api-key", "--apikey", "--api_key",
-	"--secret", "--access-token", "--auth-token", "--client-secret", "--key-password",
-	"--pass", "-p", "--user", "-u", "--oauth2-bearer", "--proxy-user", "-U",
+	"--password",
+	"--passwd",
+	"--token",
+	"--api-key",
+	"--apikey",
+	"--api_key",
+	"--secret",
+	"--access-token",
+	"--auth-token",
+	"--client-secret",
+	"--key-password",
+	"--pass",
+	"-p",
+	"--user",
+	"-u",
+	"--oauth2-bearer",
+	"--proxy-user",
+	"-U",
 };
 
 /* Prefixes of well-known token formats (OpenAI, Anthropic, GitHub, Slack,
  * AWS, Google, Hugging Face, Stripe, GitLab). */
 static const char *const token_prefixes[] = {
-	"sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxb-", "xoxp-", "xoxa-",
-	"AKIA", "ASIA", "AIza", "hf_", "rk_live_", "sk_live_", "glpat-",
+	"sk-",	 "ghp_", "gho_", "ghu_", "ghs_", "ghr_",     "github_pat_", "xoxb-",  "xoxp-",
+	"xoxa-", "AKIA", "ASIA", "AIza", "hf_",	 "rk_live_", "sk_live_",    "glpat-",
 };
 
 static bool is_secret_header_arg(const char *a, size_t *value_off)
@@ -95,8 +110,8 @@ static int put_scanning(struct out_buf *o, const char *a, size_t n)
 		bool at_boundary = i == 0 || !token_char(a[i - 1]);
 		bool hit = false;
 
-		for (size_t t = 0; at_boundary && t < sizeof(token_prefixes) / sizeof(token_prefixes[0]);
-		     t++) {
+		for (size_t t = 0;
+		     at_boundary && t < sizeof(token_prefixes) / sizeof(token_prefixes[0]); t++) {
 			size_t pl = strlen(token_prefixes[t]), j = i + pl;
 
 			if (i + pl > n || strncmp(a + i, token_prefixes[t], pl) != 0)

@@ -98,8 +98,7 @@ void stream_destroy(struct stream *s)
 	proc_cache_destroy(&s->procs);
 }
 
-static void feed(struct stream *s, struct conn *c, int dir, const uint8_t *p, size_t n,
-		 uint64_t ts)
+static void feed(struct stream *s, struct conn *c, int dir, const uint8_t *p, size_t n, uint64_t ts)
 {
 	int err;
 

@@ -44,7 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct reader r = { data, size };
 	struct stream_hooks h = { emit, ignore, NULL };
 	struct classifier cl;
-	struct stream_opts o = { .max_conns = 4, .max_procs = 4, .max_body_bytes = 4096, .classifier = &cl };
+	struct stream_opts o = {
+		.max_conns = 4, .max_procs = 4, .max_body_bytes = 4096, .classifier = &cl
+	};
 	uint64_t off[4][2] = { { 0 } };
 	struct stream s;
 

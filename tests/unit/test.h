@@ -26,35 +26,35 @@ void test_fail_at(const char *file, int line, const char *fmt, ...)
 /* Reads tests/data/NAME into a malloc'd buffer (NUL-terminated); NULL on error. */
 char *test_read_data(const char *name, size_t *len);
 
-#define TEST(name)                                                                                 \
-	static void name(void);                                                                    \
-	static struct test_case name##_case = { #name, __FILE__, name, NULL };                     \
-	__attribute__((constructor)) static void name##_register(void)                             \
-	{                                                                                          \
-		test_register(&name##_case);                                                       \
-	}                                                                                          \
+#define TEST(name)                                                             \
+	static void name(void);                                                \
+	static struct test_case name##_case = { #name, __FILE__, name, NULL }; \
+	__attribute__((constructor)) static void name##_register(void)         \
+	{                                                                      \
+		test_register(&name##_case);                                   \
+	}                                                                      \
 	static void name(void)
 
-#define ASSERT_TRUE(c)                                                                             \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			test_fail_at(__FILE__, __LINE__, "expected true: %s", #c);                 \
+#define ASSERT_TRUE(c)                                                             \
+	do {                                                                       \
+		if (!(c))                                                          \
+			test_fail_at(__FILE__, __LINE__, "expected true: %s", #c); \
 	} while (0)
 
-#define ASSERT_EQ(a, b)                                                                            \
-	do {                                                                                       \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b)                                                                      \
-			test_fail_at(__FILE__, __LINE__, "%s == %s: actual %lld, expected %lld",   \
-				     #a, #b, _a, _b);                                              \
+#define ASSERT_EQ(a, b)                                                                          \
+	do {                                                                                     \
+		long long _a = (long long)(a), _b = (long long)(b);                              \
+		if (_a != _b)                                                                    \
+			test_fail_at(__FILE__, __LINE__, "%s == %s: actual %lld, expected %lld", \
+				     #a, #b, _a, _b);                                            \
 	} while (0)
 
-#define ASSERT_UEQ(a, b)                                                                           \
-	do {                                                                                       \
-		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);     \
-		if (_a != _b)                                                                      \
-			test_fail_at(__FILE__, __LINE__, "%s == %s: actual %llu, expected %llu",   \
-				     #a, #b, _a, _b);                                              \
+#define ASSERT_UEQ(a, b)                                                                         \
+	do {                                                                                     \
+		unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);   \
+		if (_a != _b)                                                                    \
+			test_fail_at(__FILE__, __LINE__, "%s == %s: actual %llu, expected %llu", \
+				     #a, #b, _a, _b);                                            \
 	} while (0)
 
 #define ASSERT_STREQ(a, b)                                                                         \
@@ -65,12 +65,12 @@ char *test_read_data(const char *name, size_t *len);
 				     _a ? _a : "(null)", _b ? _b : "(null)");                      \
 	} while (0)
 
-#define ASSERT_MEMEQ(a, b, n)                                                                      \
-	do {                                                                                       \
-		size_t _n = (n);                                                                   \
-		if (memcmp((a), (b), _n) != 0)                                                     \
-			test_fail_at(__FILE__, __LINE__, "%s: %zu bytes differ from %s", #a, _n,   \
-				     #b);                                                          \
+#define ASSERT_MEMEQ(a, b, n)                                                                    \
+	do {                                                                                     \
+		size_t _n = (n);                                                                 \
+		if (memcmp((a), (b), _n) != 0)                                                   \
+			test_fail_at(__FILE__, __LINE__, "%s: %zu bytes differ from %s", #a, _n, \
+				     #b);                                                        \
 	} while (0)
 
 #endif

@@ -42,7 +42,8 @@ TEST(event_decode_rejects_malformed)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct lt_data_event *d = data_event(cases[i].len > LT_CHUNK_MAX ? 0 : cases[i].len);
+		struct lt_data_event *d =
+			data_event(cases[i].len > LT_CHUNK_MAX ? 0 : cases[i].len);
 		struct event_view v;
 		size_t size;
 
@@ -50,7 +51,8 @@ TEST(event_decode_rejects_malformed)
 		d->call_len = cases[i].call_len;
 		d->chunk_off = cases[i].chunk_off;
 		d->dir = cases[i].dir;
-		size = d->hdr.size + (cases[i].size_delta == (uint32_t)-1 ? 0 : cases[i].size_delta);
+		size = d->hdr.size +
+		       (cases[i].size_delta == (uint32_t)-1 ? 0 : cases[i].size_delta);
 		if (cases[i].size_delta == (uint32_t)-1)
 			d->hdr.size -= 1; /* header claims less than the payload needs */
 		if (event_decode(d, size, &v) != cases[i].want) {

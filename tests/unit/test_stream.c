@@ -165,7 +165,8 @@ TEST(stream_server_role)
 
 TEST(stream_gap_in_body_is_reported)
 {
-	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij";
+	static const char resp[] =
+		"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij";
 	struct stream s;
 	struct sink k;
 	uint64_t out = 0, in = 0;
@@ -332,7 +333,8 @@ TEST(stream_binary_body_is_base64)
 	data(&s, 0xa, LT_DIR_EGRESS, &out, REQ, sizeof(REQ) - 1, 4096, 100);
 	data(&s, 0xa, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
 	ASSERT_EQ(k.n, 1);
-	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.response.body")), "//4AAQ==");
+	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.response.body")),
+		     "//4AAQ==");
 	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.response.body.encoding"), "base64");
 	teardown(&s, &k);
 }
