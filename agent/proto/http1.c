@@ -998,3 +998,8 @@ const char *http1_msg_header(const struct http1_msg *msg, const char *name)
 			return msg->headers[i].value;
 	return NULL;
 }
+
+size_t http1_parser_buffered(const struct http1_parser *p)
+{
+	return p ? p->arena.alloc + p->msg.body.alloc : 0;
+}

@@ -138,6 +138,8 @@ void http1_push_request_method(struct http1_parser *p, const char *method);
 void http1_parser_reset(struct http1_parser *p);
 /* True after -EPROTO, -ENOMEM, a callback error or an unrecoverable gap. */
 bool http1_parser_failed(const struct http1_parser *p);
+/* Heap bytes the parser holds now (head and body buffers), for memory budgets. */
+size_t http1_parser_buffered(const struct http1_parser *p);
 /* True once the connection switched protocols (101, 2xx to CONNECT, a CONNECT
  * request); all further bytes are ignored without error. */
 bool http1_parser_tunnel(const struct http1_parser *p);

@@ -78,6 +78,19 @@ const struct http_conn_stats *http_conn_get_stats(const struct http_conn *hc)
 	return &hc->stats;
 }
 
+size_t http_conn_buffered(const struct http_conn *hc)
+{
+	size_t n;
+
+	if (!hc)
+		return 0;
+	n = sizeof(*hc) + http1_parser_buffered(hc->req_parser) +
+	    http1_parser_buffered(hc->resp_parser);
+	for (size_t i = 0; i < hc->pending_count; i++)
+		n += hc->pending[(hc->pending_head + i) % PENDING_MAX].body_len;
+	return n;
+}
+
 const char *http_message_header(const struct http_message *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_headers; i++)

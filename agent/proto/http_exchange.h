@@ -75,6 +75,8 @@ int http_conn_gap(struct http_conn *hc, struct conn *c, int dir, uint64_t n, uin
 void http_conn_eof(struct http_conn *hc, struct conn *c, uint64_t ts,
 		   const struct http_hooks *hooks);
 const struct http_conn_stats *http_conn_get_stats(const struct http_conn *hc);
+/* Heap bytes held for this connection (parsers and pending requests). */
+size_t http_conn_buffered(const struct http_conn *hc);
 void http_message_free(struct http_message *m);
 const char *http_message_header(const struct http_message *m, const char *name);
 

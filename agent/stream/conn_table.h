@@ -45,6 +45,7 @@ struct conn {
 	uint64_t gap_bytes[2];
 	bool ignored; /* not LLM traffic: no more parsing */
 	void *proto; /* owned by the protocol layer, released in the callback */
+	size_t buffered; /* heap bytes proto held at the last count */
 };
 
 typedef void (*conn_release_cb)(struct conn *c, enum conn_release why, void *ctx);

@@ -61,6 +61,17 @@ static void conn_ignore(struct stream *s, struct conn *c, int why)
 		s->hooks.ignore(&c->key, s->hooks.ctx);
 }
 
+/* Keeps the total of heap bytes held by connections current. */
+static void account(struct stream *s, struct conn *c)
+{
+	size_t now = http_conn_buffered(c->proto);
+
+	s->stats.buffered = s->stats.buffered - c->buffered + now;
+	c->buffered = now;
+	if (s->stats.buffered > s->stats.buffered_peak)
+		s->stats.buffered_peak = s->stats.buffered;
+}
+
 static void on_release(struct conn *c, enum conn_release why, void *ctx)
 {
 	struct stream *s = ctx;
@@ -69,6 +80,19 @@ static void on_release(struct conn *c, enum conn_release why, void *ctx)
 		http_conn_eof(c->proto, c, c->last_ns, hooks_of(s));
 	http_conn_free(c->proto);
 	c->proto = NULL;
+	account(s, c);
+}
+
+/*
+ * Over the memory budget, the least recently used connections are ended
+ * (what they hold becomes incomplete records) until the total fits.
+ */
+static void enforce_budget(struct stream *s)
+{
+	while (s->stats.buffered > s->max_buffered && s->conns.lru_tail) {
+		s->stats.evicted_for_memory++;
+		conn_table_release(&s->conns, s->conns.lru_tail, CONN_RELEASE_EVICT);
+	}
 }
 
 int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h)
@@ -77,6 +101,7 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 
 	memset(s, 0, sizeof(*s));
 	s->hooks = *h;
+	s->max_buffered = o->max_buffered_bytes ? o->max_buffered_bytes : (size_t)256 << 20;
 	s->limits.max_header_bytes = 64 * 1024;
 	s->limits.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT;
 	if (o->classifier)
@@ -112,6 +137,7 @@ static void feed(struct stream *s, struct conn *c, int dir, const uint8_t *p, si
 	err = http_conn_feed(c->proto, c, dir, p, n, ts, hooks_of(s));
 	if (err == -EPROTO || err == -ECANCELED)
 		conn_ignore(s, c, err);
+	account(s, c);
 }
 
 static void gap(struct stream *s, struct conn *c, int dir, uint64_t n, uint64_t ts)
@@ -126,6 +152,7 @@ static void gap(struct stream *s, struct conn *c, int dir, uint64_t n, uint64_t 
 	err = http_conn_gap(c->proto, c, dir, n, ts, hooks_of(s));
 	if (err == -EPROTO || err == -ECANCELED)
 		conn_ignore(s, c, err);
+	account(s, c);
 }
 
 static void on_data(struct stream *s, const struct lt_data_event *d)
@@ -215,6 +242,7 @@ int stream_on_event(struct stream *s, const void *data, size_t size)
 	switch (v.hdr->type) {
 	case LT_EV_DATA:
 		on_data(s, v.data);
+		enforce_budget(s);
 		break;
 	case LT_EV_CONN_INFO:
 		on_info(s, v.info);

@@ -21,6 +21,8 @@ struct stream_stats {
 	uint64_t gaps, gap_bytes;
 	uint64_t overlaps; /* bytes received twice (dropped) */
 	uint64_t not_http, ignored_conns, records, incomplete_records;
+	uint64_t evicted_for_memory; /* connections dropped to stay within the budget */
+	size_t buffered, buffered_peak; /* heap bytes held by all connections */
 };
 
 struct stream_hooks {
@@ -38,12 +40,14 @@ struct stream {
 	struct http1_limits limits;
 	struct stream_hooks hooks;
 	struct stream_stats stats;
+	size_t max_buffered;
 };
 
 struct stream_opts {
 	size_t max_conns; /* 0: 16384 */
 	size_t max_procs; /* process identities cached; 0: 4096 */
 	size_t max_body_bytes;
+	size_t max_buffered_bytes; /* all connections together; 0: 256 MiB */
 	const struct classifier *classifier; /* NULL: the default table */
 };
 

@@ -30,6 +30,15 @@ static void ignore(const struct conn_key *key, void *ctx)
 	k->ignored_key = *key;
 }
 
+static void setup_opts(struct stream *s, struct sink *k, const struct stream_opts *o)
+{
+	struct stream_hooks h = { emit, ignore, k };
+
+	memset(k, 0, sizeof(*k));
+	if (stream_init(s, o, &h) != 0)
+		test_fail_at(__FILE__, __LINE__, "stream_init");
+}
+
 static void setup(struct stream *s, struct sink *k)
 {
 	struct stream_hooks h = { emit, ignore, k };
@@ -337,4 +346,35 @@ TEST(stream_binary_body_is_base64)
 		     "//4AAQ==");
 	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.response.body.encoding"), "base64");
 	teardown(&s, &k);
+}
+
+TEST(stream_memory_budget_evicts_lru)
+{
+	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\n"
+				   "Content-Length: 100000\r\n\r\n";
+	struct stream_opts o = { .max_buffered_bytes = 128 * 1024 };
+	char *body = malloc(30000);
+	struct stream s;
+	struct sink k;
+
+	memset(body, 'x', 30000);
+	setup_opts(&s, &k, &o);
+	/* eight connections, each holding 30 KB of an unfinished request body */
+	for (uint64_t ssl = 1; ssl <= 8; ssl++) {
+		uint64_t out = 0;
+
+		data(&s, ssl, LT_DIR_EGRESS, &out, head, sizeof(head) - 1, 4096, 100 + ssl);
+		data(&s, ssl, LT_DIR_EGRESS, &out, body, 30000, 16384, 100 + ssl);
+		ASSERT_TRUE(s.stats.buffered <= o.max_buffered_bytes);
+	}
+	ASSERT_TRUE(s.stats.evicted_for_memory >= 4);
+	/* evicted connections still leave a record, marked incomplete */
+	ASSERT_EQ(k.n, (int)s.stats.evicted_for_memory);
+	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(k.recs[0], "attributes"),
+						 "llmtap.exchange.incomplete")));
+	/* the oldest went first */
+	ASSERT_EQ(attr_int(k.recs[0], "http.request.body.size"), 30000);
+	free(body);
+	teardown(&s, &k);
+	ASSERT_UEQ(s.stats.buffered, 0);
 }
