@@ -11,8 +11,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *p)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_event_hdr *ev;
 
+	/*
+	 * A thread that dies inside a TLS call leaves its saved arguments
+	 * behind; a new thread reusing the tid must not inherit them (its
+	 * calls would look nested and be skipped).
+	 */
+	bpf_map_delete_elem(&active_calls, &id);
 	/* signal->live drops to zero before the tracepoint for the last thread */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
