@@ -8,26 +8,10 @@
 
 #include "llmtap_abi.h"
 #include "process/procinfo.h"
+#include "redact/secret_headers.h"
 #include "proto/http_exchange.h"
 #include "stream/conn_table.h"
 #include "util/clock.h"
-
-/* Never recorded, whatever the connection: credentials and session tokens. */
-static const char *const secret_headers[] = {
-	"authorization",	"proxy-authorization", "cookie",
-	"set-cookie",		"x-api-key",	       "api-key",
-	"x-goog-api-key",	"openai-api-key",      "x-auth-token",
-	"x-amz-security-token", "x-csrf-token",	       "x-xsrf-token",
-	"x-access-token",	"x-refresh-token",     "x-session-token",
-};
-
-bool record_header_is_secret(const char *name)
-{
-	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
-		if (strcmp(name, secret_headers[i]) == 0)
-			return true;
-	return false;
-}
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
@@ -117,7 +101,7 @@ static void set_headers(json_t *attrs, const char *prefix, const struct http_mes
 		const char *name = m->headers[i].name;
 		json_t *arr;
 
-		if (record_header_is_secret(name))
+		if (secret_header_is(name))
 			continue;
 		snprintf(key, sizeof(key), "%s%s", prefix, name);
 		arr = json_object_get(attrs, key);

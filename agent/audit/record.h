@@ -14,8 +14,6 @@ struct http_exchange;
 struct conn;
 struct procinfo;
 
-/* True for headers that carry credentials (Authorization, Cookie, x-api-key...). */
-bool record_header_is_secret(const char *lower_name);
 /* A new record object (caller owns the reference), or NULL on -ENOMEM. */
 json_t *record_build_exchange(const struct http_exchange *ex, const struct conn *c,
 			      const struct procinfo *proc);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "cmdline.h"
+#include "secret_headers.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -7,12 +8,6 @@
 #include <strings.h>
 
 #define REDACTED "[REDACTED]"
-
-/* "Name: value" arguments whose value is a credential. */
-static const char *const secret_headers[] = {
-	"authorization", "proxy-authorization", "x-api-key",	  "api-key",
-	"cookie",	 "x-goog-api-key",	"openai-api-key", "x-auth-token",
-};
 
 /* Options whose value (after '=' or as the next argument) is a credential. */
 static const char *const secret_options[] = {
@@ -45,7 +40,7 @@ static const char *const token_prefixes[] = {
 
 static bool is_secret_header_arg(const char *a, size_t *value_off)
 {
-	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++) {
+	for (size_t i = 0; i < n_secret_headers; i++) {
 		size_t n = strlen(secret_headers[i]);
 
 		if (strncasecmp(a, secret_headers[i], n) == 0) {
