@@ -148,10 +148,12 @@ static void print_stats(struct agent *a)
 	json_object_set_new(o, "probes", probes);
 	capture_get_stats(a->cap, &cs);
 	json_object_set_new(o, "attach",
-			    json_pack("{sI sI sI sI}", "tls_files",
+			    json_pack("{sI sI sI sI sI sI}", "tls_files",
 				      (json_int_t)capture_n_targets(a->cap), "files_inspected",
 				      (json_int_t)cs.files_inspected, "holds", (json_int_t)cs.holds,
-				      "hold_failures", (json_int_t)cs.hold_failures));
+				      "hold_failures", (json_int_t)cs.hold_failures, "seen_resets",
+				      (json_int_t)cs.seen_resets, "targets_refused",
+				      (json_int_t)cs.targets_refused));
 	json_object_set_new(o, "kernel",
 			    json_pack("{sI sI sI sI sI}", "exec_events",
 				      (json_int_t)cnt[LT_CNT_EXEC_EVENTS], "mmap_events",

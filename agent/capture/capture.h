@@ -27,7 +27,7 @@ struct capture_opts {
 };
 
 struct capture_stats {
-	unsigned long holds, hold_failures, files_inspected;
+	unsigned long holds, hold_failures, files_inspected, seen_resets, targets_refused;
 };
 
 /* Called for every event of the data ring and every exec event. Returning

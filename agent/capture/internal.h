@@ -23,9 +23,16 @@ struct tls_target {
 	unsigned n_ret_insn, n_uretprobe;
 };
 
-/* Files inspected (with or without TLS symbols), so each is read once. */
+/* Files inspected (with or without TLS symbols), so each is read once:
+ * an open-addressing set of (dev, ino).  Bounded: when full it is cleared
+ * (counted), and the kernel's `known_files` LRU still filters repeats. */
+#define SEEN_SLOTS 131072 /* power of two, at most half full */
+#define SEEN_MAX (SEEN_SLOTS / 2)
+/* Files with TLS probes; past this, new ones are reported and not probed. */
+#define TARGETS_MAX 1024
+
 struct seen_file {
-	uint64_t dev, ino;
+	uint64_t dev, ino; /* ino 0 = empty slot */
 };
 
 struct capture {
@@ -45,8 +52,9 @@ struct capture {
 	struct capture_opts opts;
 	struct tls_target *targets;
 	size_t n_targets, cap_targets;
-	struct seen_file *seen;
-	size_t n_seen, cap_seen;
+	struct seen_file *seen; /* SEEN_SLOTS entries */
+	size_t n_seen;
+	atomic_ulong seen_resets, targets_refused;
 	int ncpus;
 };
 

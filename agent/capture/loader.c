@@ -343,6 +343,8 @@ void capture_get_stats(struct capture *c, struct capture_stats *out)
 	out->holds = atomic_load(&c->holds);
 	out->hold_failures = atomic_load(&c->hold_failures);
 	out->files_inspected = atomic_load(&c->files_inspected);
+	out->seen_resets = atomic_load(&c->seen_resets);
+	out->targets_refused = atomic_load(&c->targets_refused);
 }
 
 void capture_close(struct capture *c)

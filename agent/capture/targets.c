@@ -42,33 +42,50 @@ static uint64_t dev_from_kernel(uint64_t kdev)
 	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
 }
 
+static size_t seen_slot(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev << 32 | dev >> 32)) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 40) & (SEEN_SLOTS - 1);
+}
+
 bool targets_seen(const struct capture *c, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < c->n_seen; i++)
-		if (c->seen[i].ino == ino && c->seen[i].dev == dev)
+	if (!c->seen)
+		return false;
+	for (size_t i = seen_slot(dev, ino);; i = (i + 1) & (SEEN_SLOTS - 1)) {
+		const struct seen_file *f = &c->seen[i];
+
+		if (f->ino == 0)
+			return false;
+		if (f->ino == ino && f->dev == dev)
 			return true;
-	return false;
+	}
 }
 
 void targets_mark_seen(struct capture *c, uint64_t dev, uint64_t ino)
 {
 	struct lt_file_key key = { .dev = dev_to_kernel(dev), .ino = ino };
 	uint8_t one = 1;
+	size_t i;
 
 	bpf_map_update_elem(bpf_map__fd(c->skel->maps.known_files), &key, &one, BPF_ANY);
-	if (targets_seen(c, dev, ino))
+	if (ino == 0 || targets_seen(c, dev, ino))
 		return;
-	if (c->n_seen == c->cap_seen) {
-		size_t cap = c->cap_seen ? c->cap_seen * 2 : 256;
-		struct seen_file *p = realloc(c->seen, cap * sizeof(*p));
-
-		if (!p)
+	if (!c->seen) {
+		c->seen = calloc(SEEN_SLOTS, sizeof(*c->seen));
+		if (!c->seen)
 			return; /* only costs a re-inspection later */
-		c->seen = p;
-		c->cap_seen = cap;
 	}
-	c->seen[c->n_seen].dev = dev;
-	c->seen[c->n_seen].ino = ino;
+	if (c->n_seen >= SEEN_MAX) {
+		memset(c->seen, 0, SEEN_SLOTS * sizeof(*c->seen));
+		c->n_seen = 0;
+		atomic_fetch_add(&c->seen_resets, 1);
+	}
+	for (i = seen_slot(dev, ino); c->seen[i].ino; i = (i + 1) & (SEEN_SLOTS - 1))
+		;
+	c->seen[i].dev = dev;
+	c->seen[i].ino = ino;
 	c->n_seen++;
 }
 
@@ -106,6 +123,12 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	if (!is_elf(fd) || !has_tls_symbols(fd))
 		return 0;
 
+	if (c->n_targets >= TARGETS_MAX) {
+		if (atomic_fetch_add(&c->targets_refused, 1) == 0)
+			log_warn("more than %d TLS libraries: '%s' and later ones are not probed",
+				 TARGETS_MAX, desc);
+		return -ENOSPC;
+	}
 	if (c->n_targets == c->cap_targets) {
 		size_t cap = c->cap_targets ? c->cap_targets * 2 : 8;
 		struct tls_target *p = realloc(c->targets, cap * sizeof(*p));

@@ -4,10 +4,11 @@
 #include <string.h>
 
 const char *const secret_headers[] = {
-	"authorization",    "proxy-authorization", "cookie",	      "set-cookie",
-	"x-api-key",	    "api-key",		   "x-goog-api-key", "openai-api-key",
-	"x-auth-token",	    "x-amz-security-token", "x-csrf-token",   "x-xsrf-token",
-	"x-access-token",   "x-refresh-token",	   "x-session-token",
+	"authorization",	"proxy-authorization", "cookie",
+	"set-cookie",		"x-api-key",	       "api-key",
+	"x-goog-api-key",	"openai-api-key",      "x-auth-token",
+	"x-amz-security-token", "x-csrf-token",	       "x-xsrf-token",
+	"x-access-token",	"x-refresh-token",     "x-session-token",
 };
 const size_t n_secret_headers = sizeof(secret_headers) / sizeof(secret_headers[0]);
 
