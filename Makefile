@@ -35,7 +35,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
-.PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools
+.PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools bench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/llmtap
@@ -96,6 +96,13 @@ fuzz: $(FUZZ_BINS)
 # A short run of every fuzzer over its seeds (part of `make test`).
 fuzz-run: $(FUZZ_BINS)
 	tests/fuzz/run-all $(BUILD)/fuzz
+
+$(BUILD)/tls_rtt: bench/tls_rtt.c
+	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
+
+# Benchmarks print ratios; never part of `make test`.
+bench: all $(BUILD)/tls_rtt
+	python3 bench/tls_overhead.py
 
 deps:
 	scripts/install-deps
