@@ -79,6 +79,13 @@ $(BUILD)/tools/%: tests/tools/%.c
 
 tools: $(TOOL_BINS)
 
+# The unit tests again under ASan/UBSan (clang), leaks included.
+ASAN_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/targets.c agent/capture/attach.c,$(LIB_SRCS))
+$(BUILD)/unit-tests-asan: $(UNIT_SRCS) $(ASAN_LIB_SRCS) $(AGENT_HDRS) tests/unit/test.h $(BUILD)/llmtap.skel.h
+	$(CLANG) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent \
+		-Itests/unit -DLLMTAP_VERSION='"asan"' $(UNIT_SRCS) $(ASAN_LIB_SRCS) -o $@ $(LDLIBS)
+
 unit: $(BUILD)/unit-tests
 	LLMTAP_TEST_DATA=tests/data $(BUILD)/unit-tests
 
@@ -86,7 +93,7 @@ unit: $(BUILD)/unit-tests
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"fuzz"' \
 	       -DLLMTAP_GIT_REV='"fuzz"'
-FUZZ_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/targets.c agent/capture/attach.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(ASAN_LIB_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
@@ -112,7 +119,7 @@ run: deps
 	$(BUILD)/llmtap run
 
 test: deps
-	$(MAKE) all $(BUILD)/unit-tests tools fuzz
+	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-asan tools fuzz
 	tests/run
 
 FORMAT_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -984,14 +984,6 @@ static int feed_str(struct http1_parser *p, const char *s, uint64_t ts, struct c
 	return http1_feed(p, s, strlen(s), ts, collect_cb, c);
 }
 
-static double now_sec(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 TEST(http1_content_length_and_version_fields)
 {
 	struct http1_parser *p = http1_parser_new(HTTP1_REQUEST, NULL);
@@ -1530,7 +1522,6 @@ TEST(http1_large_body_in_16k_pieces)
 	struct collect c = { 0 };
 	size_t body = 4u << 20, len;
 	char *m = make_cl_message("HTTP/1.1 200 OK", body, &len);
-	double t0 = now_sec();
 
 	for (size_t pos = 0; pos < len; pos += 16384) {
 		size_t n = len - pos < 16384 ? len - pos : 16384;
@@ -1542,8 +1533,6 @@ TEST(http1_large_body_in_16k_pieces)
 	ASSERT_UEQ(c.msgs[0].body_bytes, body);
 	ASSERT_MEMEQ(c.msgs[0].body, m + (len - body), HTTP1_DEFAULT_MAX_BODY_BYTES);
 	ASSERT_EQ(c.msgs[0].flags, HTTP1_F_BODY_TRUNCATED);
-	/* generous: this takes milliseconds, O(n^2) would take far longer */
-	ASSERT_TRUE(now_sec() - t0 < 2.0);
 	collect_free(&c);
 	free(m);
 	http1_parser_free(p);
@@ -1555,14 +1544,12 @@ TEST(http1_big_head_byte_at_a_time)
 	struct collect c = { 0 };
 	size_t cap = 80 * 1024, len = 0;
 	char *m = malloc(cap);
-	double t0;
 	int rc = 0;
 
 	len += (size_t)sprintf(m + len, "POST /big HTTP/1.1\r\n");
 	for (int i = 0; len < 60 * 1024; i++)
 		len += (size_t)sprintf(m + len, "X-H%d: %0200d\r\n", i, i);
 	len += (size_t)sprintf(m + len, "Content-Length: 3\r\n\r\nabc");
-	t0 = now_sec();
 	for (size_t i = 0; i < len && !rc; i++)
 		rc = http1_feed(p, m + i, 1, 1, collect_cb, &c);
 	ASSERT_EQ(rc, 0);
@@ -1570,7 +1557,6 @@ TEST(http1_big_head_byte_at_a_time)
 	ASSERT_STREQ(c.msgs[0].body, "abc");
 	ASSERT_EQ(c.msgs[0].flags, HTTP1_F_HEAD_TRUNCATED);
 	ASSERT_UEQ(c.msgs[0].n_headers, HTTP1_MAX_HEADERS);
-	ASSERT_TRUE(now_sec() - t0 < 2.0);
 	collect_free(&c);
 	free(m);
 	http1_parser_free(p);
