@@ -213,12 +213,16 @@ json_t *record_build_exchange(const struct http_exchange *ex, const struct conn 
 	set_int(attrs, "http.request.body.size", (long long)rq->body_bytes);
 	if (rq->flags & HTTP1_F_BODY_TRUNCATED)
 		json_object_set_new(attrs, "llmtap.request.body.truncated", json_true());
+	if (rq->flags & HTTP1_F_HEAD_TRUNCATED)
+		json_object_set_new(attrs, "llmtap.request.headers.truncated", json_true());
 	if (has_resp) {
 		set_int(attrs, "http.response.status_code", rs->status);
 		set_headers(attrs, "http.response.header.", rs);
 		set_int(attrs, "http.response.body.size", (long long)rs->body_bytes);
 		if (rs->flags & HTTP1_F_BODY_TRUNCATED)
 			json_object_set_new(attrs, "llmtap.response.body.truncated", json_true());
+		if (rs->flags & HTTP1_F_HEAD_TRUNCATED)
+			json_object_set_new(attrs, "llmtap.response.headers.truncated", json_true());
 	}
 	if (!has_resp || ((rq->flags | rs->flags) & HTTP1_F_INCOMPLETE))
 		json_object_set_new(attrs, "llmtap.exchange.incomplete", json_true());

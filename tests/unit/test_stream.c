@@ -378,3 +378,28 @@ TEST(stream_memory_budget_evicts_lru)
 	teardown(&s, &k);
 	ASSERT_UEQ(s.stats.buffered, 0);
 }
+
+TEST(stream_truncation_is_reported)
+{
+	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\n"
+				   "Content-Length: 10000\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct stream_opts o = { .max_body_bytes = 4096 };
+	char *body = malloc(10000);
+	struct stream s;
+	struct sink k;
+	uint64_t out = 0, in = 0;
+
+	memset(body, 'y', 10000);
+	setup_opts(&s, &k, &o);
+	data(&s, 0x30, LT_DIR_EGRESS, &out, head, sizeof(head) - 1, 4096, 100);
+	data(&s, 0x30, LT_DIR_EGRESS, &out, body, 10000, 4096, 100);
+	data(&s, 0x30, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(k.recs[0], "attributes"),
+						 "llmtap.request.body.truncated")));
+	ASSERT_EQ(attr_int(k.recs[0], "http.request.body.size"), 10000);
+	ASSERT_UEQ(json_string_length(json_object_get(k.recs[0], "http.request.body")), 4096);
+	free(body);
+	teardown(&s, &k);
+}
