@@ -459,8 +459,12 @@ def unprivileged_run_fails_clearly():
     setpriv = shutil.which("setpriv")
     if not setpriv:
         raise Skip("setpriv (util-linux) is not installed")
+    # a copy in a directory anyone may enter: the checkout may be private
+    agent = os.path.join(ENV["dir"], "llmtap-unprivileged")
+    shutil.copy(AGENT, agent)
+    os.chmod(agent, 0o755)
     p = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
-                        AGENT, "run", "--output", "-"], capture_output=True, text=True,
+                        agent, "run", "--output", "-"], capture_output=True, text=True,
                        timeout=30)
     eq(p.returncode, 4, "exit status without privileges")
     lines = p.stderr.strip().splitlines()
