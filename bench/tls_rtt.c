@@ -148,10 +148,11 @@ int main(int argc, char **argv)
 		SSL_set_tlsext_host_name(ssl, "localhost");
 		if (SSL_connect(ssl) != 1)
 			die("SSL_connect");
-		hlen = (size_t)snprintf(head, sizeof(head),
-					"POST %s HTTP/1.1\r\nHost: localhost\r\n"
-					"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-					argv[5], body);
+		hlen = (size_t)snprintf(
+			head, sizeof(head),
+			"POST %s HTTP/1.1\r\nHost: localhost\r\n"
+			"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+			argv[5], body);
 		memcpy(msg, head, hlen);
 		memset(msg + hlen, 'q', body);
 		for (size_t i = 0; i < rounds; i++) {

@@ -222,7 +222,8 @@ json_t *record_build_exchange(const struct http_exchange *ex, const struct conn 
 		if (rs->flags & HTTP1_F_BODY_TRUNCATED)
 			json_object_set_new(attrs, "llmtap.response.body.truncated", json_true());
 		if (rs->flags & HTTP1_F_HEAD_TRUNCATED)
-			json_object_set_new(attrs, "llmtap.response.headers.truncated", json_true());
+			json_object_set_new(attrs, "llmtap.response.headers.truncated",
+					    json_true());
 	}
 	if (!has_resp || ((rq->flags | rs->flags) & HTTP1_F_INCOMPLETE))
 		json_object_set_new(attrs, "llmtap.exchange.incomplete", json_true());

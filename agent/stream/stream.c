@@ -190,6 +190,19 @@ static void on_data(struct stream *s, const struct lt_data_event *d)
 	}
 	c->next_off[dir] += n;
 	feed(s, c, dir, p, n, d->hdr.ts_ns);
+	/*
+	 * The kernel copied only the head of a call longer than its cap: the
+	 * rest is a gap now, not when the next event of this direction comes
+	 * (there may be none before the response, which would then find its
+	 * request unfinished).
+	 */
+	if ((d->hdr.flags & LT_DATA_F_LAST_CHUNK) &&
+	    (uint64_t)d->chunk_off + d->len < d->call_len) {
+		uint64_t rest = d->call_len - d->chunk_off - d->len;
+
+		gap(s, c, dir, rest, d->hdr.ts_ns);
+		c->next_off[dir] += rest;
+	}
 }
 
 static void on_info(struct stream *s, const struct lt_conn_info_event *e)

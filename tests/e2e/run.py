@@ -400,6 +400,79 @@ def uretprobe_mode():
         eq(agent.stop(), 0, "second agent exit status")
 
 
+PY_ASYNCIO = r'''
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    r, w = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]), ssl=ctx,
+                                         server_hostname="localhost")
+    body = sys.argv[3].encode()
+    w.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost:" + sys.argv[1].encode() +
+            b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body)
+    await w.drain()
+    head = await r.readuntil(b"\r\n\r\n")
+    n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0]
+            .split(b":")[1])
+    sys.stdout.buffer.write(await r.readexactly(n))
+    w.close()
+asyncio.run(main())
+'''
+
+
+@test
+def python_asyncio_memory_bio():
+    """asyncio's TLS runs on memory BIOs: the socket is never seen inside an
+    SSL call, and the stream must still be right."""
+    marker = uuid.uuid4().hex
+    body = payload(marker)
+    pid, out = run([python_exe(), "-c", PY_ASYNCIO, str(ENV["port"]), ENV["cert"],
+                    body.decode()])
+    recs = wait_records(by_marker(marker))
+    eq(len(recs), 1, "records for asyncio")
+    check_common(recs[0], pid, python_exe(), body, peer=False)
+    eq(recs[0]["attributes"]["tls.client.server_name"], "localhost", "SNI")
+    eq(recs[0]["http.response.body"].encode(), out, "response body")
+    expect_response(recs[0], marker, len(body))
+
+
+@test
+def truncated_calls_become_exact_gaps():
+    """With a 4 KiB per-call cap, a 100 KB upload loses bytes in the kernel:
+    the record's gap equals what the kernel counted as truncated."""
+    out = os.path.join(ENV["dir"], "cap4k.jsonl")
+    agent = Agent(out, "--call-cap", "4k")
+    try:
+        agent.wait_line("llmtap: ready")
+        marker = uuid.uuid4().hex
+        body = payload(marker, pad=100000)
+        path = os.path.join(ENV["dir"], "cap4k.json")
+        with open(path, "wb") as f:
+            f.write(body)
+        curl = os.path.realpath(shutil.which("curl"))
+        pid, _ = run([curl, "-sS", "--cacert", ENV["cert"], url(), "-H",
+                      "Content-Type: application/json", "--data-binary", "@" + path])
+        deadline = time.time() + 15
+        recs = []
+        while time.time() < deadline and not recs:
+            recs = [r for r in read_records(out)
+                    if r["attributes"].get("process.pid") == pid]
+            time.sleep(0.1)
+        eq(len(recs), 1, "client records with a 4 KiB cap")
+        a = recs[0]["attributes"]
+        if os.environ.get("LLMTAP_E2E_VERBOSE"):
+            print(json.dumps(a, indent=1))
+        stats = agent.stats()["probes"]["SSL_write"]
+        if stats["truncated_bytes"] <= 0:
+            raise AssertionError("kernel counted no truncation: %r" % stats)
+        eq(a["llmtap.capture.gap_bytes"], stats["truncated_bytes"], "gap bytes == truncated")
+        eq(a["http.request.body.size"], len(body), "body size counts the lost bytes")
+        eq(a["http.response.status_code"], 200, "the response is still paired")
+        eq(body.decode().startswith(recs[0]["http.request.body"][:1000]), True, "body prefix")
+    finally:
+        eq(agent.stop(), 0, "second agent exit status")
+
+
 PY_NON_LLM = r'''
 import sys, ssl, http.client, time
 ctx = ssl.create_default_context(cafile=sys.argv[2])

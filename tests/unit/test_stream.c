@@ -403,3 +403,38 @@ TEST(stream_truncation_is_reported)
 	free(body);
 	teardown(&s, &k);
 }
+
+TEST(stream_truncated_call_is_a_gap_at_once)
+{
+	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\n"
+				   "Content-Length: 50000\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct lt_data_event *d = calloc(1, sizeof(*d));
+	struct stream s;
+	struct sink k;
+	uint64_t in = 0;
+	size_t hl = sizeof(head) - 1;
+
+	setup(&s, &k);
+	/* one SSL_write of head + 50000 body bytes, of which the kernel copied 4096 */
+	d->hdr.type = LT_EV_DATA;
+	d->hdr.flags = LT_DATA_F_LAST_CHUNK | LT_DATA_F_TRUNCATED;
+	d->hdr.size = offsetof(struct lt_data_event, payload) + 4096;
+	d->hdr.pid = PID;
+	d->ssl = 0x31;
+	d->conn_gen = 1;
+	d->call_len = (uint32_t)(hl + 50000);
+	d->len = 4096;
+	memcpy(d->payload, head, hl);
+	memset(d->payload + hl, 'z', 4096 - hl);
+	stream_on_event(&s, d, d->hdr.size);
+	/* the response comes before any other egress event: it must find its request */
+	data(&s, 0x31, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_EQ(attr_int(k.recs[0], "http.response.status_code"), 200);
+	ASSERT_EQ(attr_int(k.recs[0], "llmtap.capture.gap_bytes"), 50000 - (4096 - hl));
+	ASSERT_EQ(attr_int(k.recs[0], "http.request.body.size"), 50000);
+	ASSERT_EQ(s.stats.gap_bytes, 50000 - (4096 - hl));
+	free(d);
+	teardown(&s, &k);
+}
