@@ -163,7 +163,7 @@ static void print_stats(struct agent *a)
 				      (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
 	json_object_set_new(
 		o, "agent",
-		json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events",
+		json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events",
 			  (json_int_t)a->stream.stats.events, "bad_events",
 			  (json_int_t)a->stream.stats.bad_events, "gaps",
 			  (json_int_t)a->stream.stats.gaps, "gap_bytes",
@@ -177,7 +177,9 @@ static void print_stats(struct agent *a)
 			  (json_int_t)a->stream.conns.released[CONN_RELEASE_IDLE],
 			  "evicted_for_memory", (json_int_t)a->stream.stats.evicted_for_memory,
 			  "buffered_bytes", (json_int_t)a->stream.stats.buffered,
-			  "buffered_peak_bytes", (json_int_t)a->stream.stats.buffered_peak));
+			  "buffered_peak_bytes", (json_int_t)a->stream.stats.buffered_peak,
+			  "orphan_responses", (json_int_t)a->stream.stats.orphan_responses,
+			  "pending_dropped", (json_int_t)a->stream.stats.pending_dropped));
 	s = json_dumps(o, JSON_COMPACT);
 	/* not log_info: the line is longer than a log line may be */
 	if (s)

@@ -45,6 +45,20 @@ static const struct http_hooks *hooks_of(struct stream *s)
 	return &h;
 }
 
+/* Frees the protocol state of a connection, keeping its counters. */
+static void proto_free(struct stream *s, struct conn *c)
+{
+	const struct http_conn_stats *hs;
+
+	if (!c->proto)
+		return;
+	hs = http_conn_get_stats(c->proto);
+	s->stats.orphan_responses += hs->orphan_responses;
+	s->stats.pending_dropped += hs->pending_dropped;
+	http_conn_free(c->proto);
+	c->proto = NULL;
+}
+
 /* Stops all work on a connection: no parsing here, no copying in the kernel. */
 static void conn_ignore(struct stream *s, struct conn *c, int why)
 {
@@ -55,8 +69,7 @@ static void conn_ignore(struct stream *s, struct conn *c, int why)
 		s->stats.not_http++;
 	else
 		s->stats.ignored_conns++;
-	http_conn_free(c->proto);
-	c->proto = NULL;
+	proto_free(s, c);
 	if (s->hooks.ignore)
 		s->hooks.ignore(&c->key, s->hooks.ctx);
 }
@@ -78,8 +91,7 @@ static void on_release(struct conn *c, enum conn_release why, void *ctx)
 
 	if (c->proto && !c->ignored)
 		http_conn_eof(c->proto, c, c->last_ns, hooks_of(s));
-	http_conn_free(c->proto);
-	c->proto = NULL;
+	proto_free(s, c);
 	account(s, c);
 }
 

@@ -22,6 +22,8 @@ struct stream_stats {
 	uint64_t overlaps; /* bytes received twice (dropped) */
 	uint64_t not_http, ignored_conns, records, incomplete_records;
 	uint64_t evicted_for_memory; /* connections dropped to stay within the budget */
+	uint64_t orphan_responses; /* responses with no request to pair (start missed) */
+	uint64_t pending_dropped; /* requests pipelined deeper than the pairing queue */
 	size_t buffered, buffered_peak; /* heap bytes held by all connections */
 };
 
