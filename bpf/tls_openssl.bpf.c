@@ -14,7 +14,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* BPF_KPROBE/BPF_KRETPROBE give typed pt_regs arguments; uprobes use the same pt_regs. */
+/*
+ * BPF_KPROBE/BPF_KRETPROBE are used for uprobes too: libbpf 1.1 has no
+ * BPF_UPROBE with typed arguments, and both see the same pt_regs.
+ */
+
 #define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
 
 static __always_inline __u32 tls__dir(__u32 probe)
@@ -24,12 +28,11 @@ static __always_inline __u32 tls__dir(__u32 probe)
 }
 
 /* Looks up or creates the connection of (pid, ssl); NULL if the map is full. */
-static __always_inline struct lt_conn_state *tls__conn(__u32 pid, __u64 ssl, int *created)
+static __always_inline struct lt_conn_state *tls__conn(__u32 pid, __u64 ssl)
 {
 	struct lt_conn_key key = { .pid = pid, .ssl = ssl };
 	struct lt_conn_state *st, init = { .fd = -1 };
 
-	*created = 0;
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (st)
 		return st;
@@ -39,8 +42,6 @@ static __always_inline struct lt_conn_state *tls__conn(__u32 pid, __u64 ssl, int
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (!st)
 		common__count(LT_CNT_CONN_TABLE_FULL);
-	else
-		*created = 1;
 	return st;
 }
 
@@ -164,7 +165,7 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	struct lt_data_event *ev;
 	struct tls_copy_ctx cc = {};
 	__u64 n = 0, ssize;
-	int ret, created;
+	int ret;
 
 	call = bpf_map_lookup_elem(&active_calls, &id);
 	if (!call) {
@@ -199,7 +200,7 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	ps->calls++;
 	ps->bytes += n;
 
-	st = tls__conn(pid, c.ssl, &created);
+	st = tls__conn(pid, c.ssl);
 	if (!st)
 		return 0;
 	dir = tls__dir(c.probe) & 1;
@@ -258,11 +259,10 @@ int BPF_KPROBE(tls_set_fd, __u64 ssl, int fd)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct lt_conn_state *st;
-	int created;
 
 	if (common__is_agent(pid) || fd < 0)
 		return 0;
-	st = tls__conn(pid, ssl, &created);
+	st = tls__conn(pid, ssl);
 	if (!st || (st->flags & LT_CONN_F_FD_SENT))
 		return 0;
 	st->fd = fd;
@@ -278,11 +278,10 @@ int BPF_KPROBE(tls_ctrl, __u64 ssl, int cmd, long larg, __u64 parg)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	struct lt_conn_info_event *ev;
 	struct lt_conn_state *st;
-	int created;
 
 	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !parg || common__is_agent(pid))
 		return 0;
-	st = tls__conn(pid, ssl, &created);
+	st = tls__conn(pid, ssl);
 	if (!st)
 		return 0;
 	ev = bpf_map_lookup_elem(&info_scratch, &zero);
