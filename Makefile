@@ -14,7 +14,7 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wv
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
 	     -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"$(VERSION)"'
-LDLIBS    += -lbpf -lelf -lz -ljansson -lpthread
+LDLIBS    += -lbpf -lelf -lz -ljansson -lbrotlidec -lzstd -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
 	      -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -243,6 +243,12 @@ static int body_append(struct http1_parser *p, const char *s, size_t n)
 			m->flags |= HTTP1_F_BODY_TRUNCATED;
 		return 0;
 	}
+	if (n && m->n_body_marks < HTTP1_BODY_MARKS &&
+	    (!m->n_body_marks || m->body_marks[m->n_body_marks - 1].ts != p->last_ts)) {
+		m->body_marks[m->n_body_marks].off = m->body.len;
+		m->body_marks[m->n_body_marks].ts = p->last_ts;
+		m->n_body_marks++;
+	}
 	err = dynbuf_append(&m->body, s, n);
 	if (err == -E2BIG) {
 		m->flags |= HTTP1_F_BODY_TRUNCATED;

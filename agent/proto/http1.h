@@ -65,6 +65,14 @@ struct http1_header {
 /* the body framing broke: delivered with INCOMPLETE, then http1_feed returns -EPROTO */
 #define HTTP1_F_ERROR (1u << 6)
 
+/* Bytes of the kept body from `off` on arrived with timestamp `ts` (until
+ * the next mark): lets a stream decoder time its events (time to first chunk). */
+#define HTTP1_BODY_MARKS 64
+struct http1_body_mark {
+	uint64_t off;
+	uint64_t ts;
+};
+
 struct http1_msg {
 	enum http1_kind kind;
 	char method[16]; /* requests; e.g. "POST" ("" if the start line was cut) */
@@ -82,6 +90,9 @@ struct http1_msg {
 	unsigned flags;
 	uint64_t ts_start; /* ts passed with the first byte of this message */
 	uint64_t ts_end; /* ts passed with the last byte of this message */
+	/* the first HTTP1_BODY_MARKS arrival times of body bytes (later ones are not kept) */
+	struct http1_body_mark body_marks[HTTP1_BODY_MARKS];
+	size_t n_body_marks;
 };
 
 /*

@@ -59,7 +59,20 @@ void http_message_free(struct http_message *m)
 	free(m->headers);
 	free(m->target);
 	free(m->body);
+	free(m->marks);
 	memset(m, 0, sizeof(*m));
+}
+
+uint64_t http_message_time_at(const struct http_message *m, uint64_t off)
+{
+	uint64_t ts = m->ts_end;
+
+	/* marks are in increasing offset order; the last one at or before off wins */
+	for (size_t i = 0; i < m->n_marks && m->marks[i].off <= off; i++)
+		ts = m->marks[i].ts;
+	if (m->n_marks && off >= m->marks[m->n_marks - 1].off && m->n_marks == HTTP1_BODY_MARKS)
+		ts = m->ts_end; /* past the marks kept: unknown, say the end */
+	return ts;
 }
 
 void http_conn_free(struct http_conn *hc)
@@ -113,6 +126,13 @@ static int message_detach(struct http1_msg *src, struct http_message *dst)
 	dst->target = src->target;
 	src->target = NULL;
 	dst->body = dynbuf_take(&src->body, &dst->body_len);
+	if (src->n_body_marks) {
+		dst->marks = malloc(src->n_body_marks * sizeof(*dst->marks));
+		if (!dst->marks)
+			goto nomem;
+		memcpy(dst->marks, src->body_marks, src->n_body_marks * sizeof(*dst->marks));
+		dst->n_marks = src->n_body_marks;
+	}
 	if (src->n_headers) {
 		dst->headers = calloc(src->n_headers, sizeof(*dst->headers));
 		if (!dst->headers)

@@ -28,6 +28,8 @@ struct http_message {
 	uint64_t body_bytes; /* whole decoded body length, past the cap too */
 	unsigned flags; /* HTTP1_F_* */
 	uint64_t ts_start, ts_end;
+	struct http1_body_mark *marks; /* owned; arrival times of body bytes */
+	size_t n_marks;
 };
 
 /* http_exchange.flags */
@@ -78,6 +80,8 @@ const struct http_conn_stats *http_conn_get_stats(const struct http_conn *hc);
 /* Heap bytes held for this connection (parsers and pending requests). */
 size_t http_conn_buffered(const struct http_conn *hc);
 void http_message_free(struct http_message *m);
+/* When the body byte at offset off (of the kept body) arrived; ts_end if unknown. */
+uint64_t http_message_time_at(const struct http_message *m, uint64_t off);
 const char *http_message_header(const struct http_message *m, const char *name);
 
 #endif

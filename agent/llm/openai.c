@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Placeholder until the decoder lands: decodes nothing. */
+#include <errno.h>
+
+#include "llm.h"
+
+int openai_decode(enum llm_api api, const struct llm_http *h, struct llm_exchange *ex)
+{
+	return -ENOSYS;
+}
