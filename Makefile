@@ -26,7 +26,7 @@ BPF_HDRS   := $(wildcard bpf/*.bpf.h) include/llmtap_abi.h
 
 # Every agent module except main.c is shared by the agent, unit tests and fuzzers.
 LIB_SRCS   := $(sort $(wildcard agent/*/*.c))
-LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/prices_blob.o
 AGENT_HDRS := $(wildcard agent/*/*.h) include/llmtap_abi.h
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
@@ -59,6 +59,11 @@ $(BUILD)/agent/%.o: agent/%.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# share/prices.json embedded as the default price table
+$(BUILD)/prices_blob.o: agent/llm/prices_blob.S share/prices.json
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
 $(BUILD)/main.o: agent/main.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DLLMTAP_GIT_REV='"$(GIT_REV)"' -c $< -o $@
@@ -81,10 +86,11 @@ tools: $(TOOL_BINS)
 
 # The unit tests again under ASan/UBSan (clang), leaks included.
 ASAN_LIB_SRCS := $(filter-out agent/capture/loader.c agent/capture/targets.c agent/capture/attach.c,$(LIB_SRCS))
-$(BUILD)/unit-tests-asan: $(UNIT_SRCS) $(ASAN_LIB_SRCS) $(AGENT_HDRS) tests/unit/test.h $(BUILD)/llmtap.skel.h
+$(BUILD)/unit-tests-asan: $(UNIT_SRCS) $(ASAN_LIB_SRCS) $(AGENT_HDRS) tests/unit/test.h $(BUILD)/llmtap.skel.h share/prices.json
 	$(CLANG) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent \
-		-Itests/unit -DLLMTAP_VERSION='"asan"' $(UNIT_SRCS) $(ASAN_LIB_SRCS) -o $@ $(LDLIBS)
+		-Itests/unit -DLLMTAP_VERSION='"asan"' $(UNIT_SRCS) $(ASAN_LIB_SRCS) \
+		agent/llm/prices_blob.S -o $@ $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 	LLMTAP_TEST_DATA=tests/data $(BUILD)/unit-tests
@@ -96,7 +102,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_LIB_SRCS := $(ASAN_LIB_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(LDLIBS)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) agent/llm/prices_blob.S -o $@ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "llm/price.h"
 #include "sink/jsonl.h"
 #include "stream/stream.h"
 #include "util/clock.h"
@@ -67,6 +68,10 @@ static void usage(FILE *f)
 		"      --return-probes MODE  auto | uretprobe | ret-insn (default auto)\n"
 		"      --no-hold             do not pause a thread (ptrace stop) while a TLS\n"
 		"                            library it just loaded is being probed\n"
+		"      --no-content          record metadata only: no prompts, responses or\n"
+		"                            tool schemas (tool names are kept)\n"
+		"      --prices FILE         price table for llmtap.cost.usd (default: the\n"
+		"                            embedded share/prices.json)\n"
 		"  -v, --verbose             debug messages, libbpf's included\n"
 		"  -V, --version             print the version\n"
 		"  -h, --help                this help\n"
@@ -161,25 +166,39 @@ static void print_stats(struct agent *a)
 				      (json_int_t)cnt[LT_CNT_CONTROL_DROPS], "conn_table_full",
 				      (json_int_t)cnt[LT_CNT_CONN_TABLE_FULL], "call_table_full",
 				      (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
-	json_object_set_new(
-		o, "agent",
-		json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "events",
-			  (json_int_t)a->stream.stats.events, "bad_events",
-			  (json_int_t)a->stream.stats.bad_events, "gaps",
-			  (json_int_t)a->stream.stats.gaps, "gap_bytes",
-			  (json_int_t)a->stream.stats.gap_bytes, "records",
-			  (json_int_t)a->stream.stats.records, "incomplete_records",
-			  (json_int_t)a->stream.stats.incomplete_records, "ignored_conns",
-			  (json_int_t)a->stream.stats.ignored_conns, "not_http_conns",
-			  (json_int_t)a->stream.stats.not_http, "conns",
-			  (json_int_t)a->stream.conns.count, "conns_evicted",
-			  (json_int_t)a->stream.conns.released[CONN_RELEASE_EVICT], "conns_expired",
-			  (json_int_t)a->stream.conns.released[CONN_RELEASE_IDLE],
-			  "evicted_for_memory", (json_int_t)a->stream.stats.evicted_for_memory,
-			  "buffered_bytes", (json_int_t)a->stream.stats.buffered,
-			  "buffered_peak_bytes", (json_int_t)a->stream.stats.buffered_peak,
-			  "orphan_responses", (json_int_t)a->stream.stats.orphan_responses,
-			  "pending_dropped", (json_int_t)a->stream.stats.pending_dropped));
+	{
+		const struct stream_stats *st = &a->stream.stats;
+		const struct conn_table *ct = &a->stream.conns;
+		const struct {
+			const char *name;
+			uint64_t v;
+		} agent[] = {
+			{ "events", st->events },
+			{ "bad_events", st->bad_events },
+			{ "gaps", st->gaps },
+			{ "gap_bytes", st->gap_bytes },
+			{ "records", st->records },
+			{ "llm_records", st->llm_records },
+			{ "llm_decode_errors", st->llm_decode_errors },
+			{ "content_decode_failures", st->content_decode_failures },
+			{ "incomplete_records", st->incomplete_records },
+			{ "ignored_conns", st->ignored_conns },
+			{ "not_http_conns", st->not_http },
+			{ "conns", ct->count },
+			{ "conns_evicted", ct->released[CONN_RELEASE_EVICT] },
+			{ "conns_expired", ct->released[CONN_RELEASE_IDLE] },
+			{ "evicted_for_memory", st->evicted_for_memory },
+			{ "buffered_bytes", st->buffered },
+			{ "buffered_peak_bytes", st->buffered_peak },
+			{ "orphan_responses", st->orphan_responses },
+			{ "pending_dropped", st->pending_dropped },
+		};
+		json_t *ag = json_object();
+
+		for (size_t i = 0; ag && i < sizeof(agent) / sizeof(agent[0]); i++)
+			json_object_set_new(ag, agent[i].name, json_integer((json_int_t)agent[i].v));
+		json_object_set_new(o, "agent", ag);
+	}
 	s = json_dumps(o, JSON_COMPACT);
 	/* not log_info: the line is longer than a log line may be */
 	if (s)
@@ -195,6 +214,34 @@ static void flush_all(struct agent *a)
 	a->unflushed = 0;
 }
 
+/* The embedded price table, or the operator's file (errors name file:line). */
+static int load_prices(const char *path, struct price_table *t)
+{
+	char err[256], *text;
+	size_t len;
+	FILE *f;
+	int rc;
+
+	if (!path)
+		return price_table_load_default(t);
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "llmtap: error: cannot open price table '%s': %s\n", path,
+			strerror(errno));
+		return -errno;
+	}
+	text = malloc(16 << 20);
+	len = text ? fread(text, 1, 16 << 20, f) : 0;
+	fclose(f);
+	if (!text)
+		return -ENOMEM;
+	rc = price_table_load(t, text, len, err, sizeof(err));
+	free(text);
+	if (rc)
+		fprintf(stderr, "llmtap: error: %s: %s\n", path, err);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -204,6 +251,8 @@ static int cmd_run(int argc, char **argv)
 		{ "ringbuf", required_argument, NULL, 'r' },
 		{ "return-probes", required_argument, NULL, 'R' },
 		{ "no-hold", no_argument, NULL, 'H' },
+		{ "no-content", no_argument, NULL, 'N' },
+		{ "prices", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -213,7 +262,8 @@ static int cmd_run(int argc, char **argv)
 	struct stream_opts sopts = { 0 };
 	struct stream_hooks hooks;
 	struct classifier cl;
-	const char *outputs[MAX_OUTPUTS];
+	const char *outputs[MAX_OUTPUTS], *prices_path = NULL;
+	struct price_table prices = { 0 };
 	int n_outputs = 0, opt, err, status = 0;
 	struct agent a;
 	uint64_t v, last_tick = 0, last_sync = 0;
@@ -258,6 +308,12 @@ static int cmd_run(int argc, char **argv)
 		case 'H':
 			copts.no_hold = true;
 			break;
+		case 'N':
+			sopts.no_content = true;
+			break;
+		case 'P':
+			prices_path = optarg;
+			break;
 		case 'v':
 			log_verbose = true;
 			break;
@@ -280,6 +336,11 @@ static int cmd_run(int argc, char **argv)
 		outputs[n_outputs++] = DEFAULT_OUTPUT;
 		outputs[n_outputs++] = "-";
 	}
+
+	err = load_prices(prices_path, &prices);
+	if (err)
+		return EXIT_USAGE;
+	sopts.prices = &prices;
 
 	/* records are sensitive: nothing we create is readable by others */
 	umask(077);
@@ -355,6 +416,7 @@ cleanup_stream:
 cleanup:
 	for (int i = 0; i < a.n_sinks; i++)
 		jsonl_close(&a.sinks[i]);
+	price_table_free(&prices);
 	return status;
 }
 

@@ -27,11 +27,25 @@ struct lt_call {
 	__u32 probe;
 };
 
+/*
+ * The TLS calls a thread is inside, innermost last.  More than one when a
+ * call runs inside another: a callback of SSL_read that writes (node's
+ * session-ticket callback), TLS inside a TLS tunnel.  A wrapper that calls
+ * its sibling with the same buffer (SSL_write_ex -> SSL_write_ex2) is one
+ * call, not two.
+ */
+#define LT_CALL_DEPTH 4
+struct lt_call_stack {
+	struct lt_call calls[LT_CALL_DEPTH];
+	__u32 depth;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
-	__type(value, struct lt_call);
+	__type(value, struct lt_call_stack);
 } active_calls SEC(".maps") __weak;
 
 /* Connection state per (pid, SSL*); user space sets LT_CONN_F_IGNORE. */

@@ -15,10 +15,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline int sys__note_fd(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct lt_call *call = bpf_map_lookup_elem(&active_calls, &id);
+	struct lt_call_stack *st = bpf_map_lookup_elem(&active_calls, &id);
+	__u32 top;
 
-	if (call && call->fd < 0)
-		call->fd = (int)ctx->args[0];
+	if (!st || st->depth == 0)
+		return 0;
+	/* the innermost call is the one doing this I/O */
+	top = st->depth - 1;
+	barrier_var(top);
+	top &= LT_CALL_DEPTH - 1;
+	if (st->calls[top].fd < 0)
+		st->calls[top].fd = (int)ctx->args[0];
 	return 0;
 }
 

@@ -69,25 +69,15 @@ int BPF_KPROBE(tls_data_enter)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 probe = bpf_get_attach_cookie(ctx) & LT_COOKIE_PROBE_MASK;
-	struct lt_call *prev, call = {};
+	struct lt_call_stack *st, zero = {};
 	struct lt_probe_stats *ps;
+	struct lt_call call = {};
 	__u64 parm4, parm5;
+	__u32 d, slot;
 
 	if (common__is_agent(id >> 32))
 		return 0;
 	call.sp = PT_REGS_SP(ctx);
-	prev = bpf_map_lookup_elem(&active_calls, &id);
-	if (prev && prev->sp > call.sp) {
-		/*
-		 * An outer TLS call of this thread is still running (SSL_write_ex
-		 * calling SSL_write_ex2, or TLS inside a TLS tunnel): the outermost
-		 * call carries the application's plaintext.
-		 */
-		ps = common__probe_stats(probe);
-		if (ps)
-			ps->nested_calls++;
-		return 0;
-	}
 	call.ssl = PT_REGS_PARM1(ctx);
 	call.buf = PT_REGS_PARM2(ctx);
 	/* both read unconditionally: clang would otherwise merge the two ctx
@@ -102,8 +92,52 @@ int BPF_KPROBE(tls_data_enter)
 		call.len_ptr = parm5;
 	call.fd = -1;
 	call.probe = probe;
-	if (bpf_map_update_elem(&active_calls, &id, &call, BPF_ANY))
+
+	st = bpf_map_lookup_elem(&active_calls, &id);
+	if (!st) {
+		bpf_map_update_elem(&active_calls, &id, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&active_calls, &id);
+		if (!st) {
+			common__count(LT_CNT_CALL_TABLE_FULL);
+			return 0;
+		}
+	}
+	d = st->depth;
+	/*
+	 * Frames of calls still running sit above ours on the stack (higher sp).
+	 * A saved call at or below our sp is stale (its return was never seen,
+	 * e.g. a longjmp): drop it.
+	 */
+	for (int i = 0; i < LT_CALL_DEPTH; i++) {
+		if (d == 0 || d > LT_CALL_DEPTH || st->calls[(d - 1) & (LT_CALL_DEPTH - 1)].sp > call.sp)
+			break;
+		d--;
+	}
+	if (d > LT_CALL_DEPTH)
+		d = 0;
+	if (d > 0) {
+		struct lt_call *outer = &st->calls[(d - 1) & (LT_CALL_DEPTH - 1)];
+
+		/* a wrapper calling its sibling (SSL_write_ex -> SSL_write_ex2): one call */
+		if (outer->ssl == call.ssl && outer->buf == call.buf) {
+			ps = common__probe_stats(probe);
+			if (ps)
+				ps->nested_calls++;
+			st->depth = d;
+			return 0;
+		}
+	}
+	if (d >= LT_CALL_DEPTH) {
 		common__count(LT_CNT_CALL_TABLE_FULL);
+		st->depth = d;
+		return 0;
+	}
+	/* mask after a barrier: the verifier must see the index in bounds */
+	slot = d;
+	barrier_var(slot);
+	slot &= LT_CALL_DEPTH - 1;
+	__builtin_memcpy(&st->calls[slot], &call, sizeof(call));
+	st->depth = d + 1;
 	return 0;
 }
 
@@ -158,27 +192,40 @@ static long tls__copy_chunk(__u32 i, void *arg)
 static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_entry)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0, dir;
-	struct lt_call *call, c;
-	struct lt_conn_state *st;
+	__u32 pid = id >> 32, zero = 0, dir, depth = 0, slot;
+	struct lt_call_stack *st;
+	struct lt_conn_state *cs;
+	struct lt_call c;
+	int found = -1;
 	struct lt_probe_stats *ps;
 	struct lt_data_event *ev;
 	struct tls_copy_ctx cc = {};
 	__u64 n = 0, ssize;
 	int ret;
 
-	call = bpf_map_lookup_elem(&active_calls, &id);
-	if (!call) {
+	st = bpf_map_lookup_elem(&active_calls, &id);
+	if (st)
+		depth = st->depth;
+	/* the saved call whose frame this return leaves, innermost first */
+	for (int i = LT_CALL_DEPTH - 1; i >= 0; i--) {
+		if ((__u32)i < depth && st && st->calls[i].sp == sp_at_entry) {
+			found = i;
+			break;
+		}
+	}
+	if (found < 0 || !st) {
+		/* not ours (a wrapper's inner call), or a call that began before we attached */
 		ps = common__probe_stats(bpf_get_attach_cookie(ctx) & LT_COOKIE_PROBE_MASK);
-		if (ps)
+		if (ps && !(st && depth))
 			ps->unmatched_returns++;
 		return 0;
 	}
-	/* A return of a call nested in the saved one: not ours. */
-	if (call->sp != sp_at_entry)
-		return 0;
-	c = *call;
-	bpf_map_delete_elem(&active_calls, &id);
+	slot = (__u32)found;
+	barrier_var(slot);
+	slot &= LT_CALL_DEPTH - 1;
+	__builtin_memcpy(&c, &st->calls[slot], sizeof(c));
+	/* calls saved above it are inner calls whose returns were missed */
+	st->depth = found;
 
 	ret = (int)PT_REGS_RC(ctx);
 	if (c.len_ptr) {
@@ -200,22 +247,22 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	ps->calls++;
 	ps->bytes += n;
 
-	st = tls__conn(pid, c.ssl);
-	if (!st)
+	cs = tls__conn(pid, c.ssl);
+	if (!cs)
 		return 0;
 	dir = tls__dir(c.probe) & 1;
-	if (c.fd >= 0 && !(st->flags & LT_CONN_F_FD_SENT)) {
-		st->fd = c.fd;
-		st->flags |= LT_CONN_F_FD_SENT;
-		tls__emit_fd(c.ssl, st, c.fd);
+	if (c.fd >= 0 && !(cs->flags & LT_CONN_F_FD_SENT)) {
+		cs->fd = c.fd;
+		cs->flags |= LT_CONN_F_FD_SENT;
+		tls__emit_fd(c.ssl, cs, c.fd);
 	}
 	cc.off = 0;
 	ev = bpf_map_lookup_elem(&data_scratch, &zero);
 	if (!ev)
 		return 0;
-	ev->stream_off = st->pos[dir];
-	st->pos[dir] += n;
-	if (st->flags & LT_CONN_F_IGNORE) {
+	ev->stream_off = cs->pos[dir];
+	cs->pos[dir] += n;
+	if (cs->flags & LT_CONN_F_IGNORE) {
 		ps->ignored_bytes += n;
 		return 0;
 	}
@@ -227,9 +274,9 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	if (n > cc.cap)
 		ev->hdr.flags |= LT_DATA_F_TRUNCATED;
 	ev->ssl = c.ssl;
-	ev->conn_gen = st->gen;
+	ev->conn_gen = cs->gen;
 	ev->call_len = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
-	ev->fd = st->fd;
+	ev->fd = cs->fd;
 	ev->dir = dir;
 	ev->probe = c.probe;
 	cc.ev = ev;

@@ -2,11 +2,15 @@
 #include "record.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llmtap_abi.h"
+#include "llm/analyze.h"
 #include "process/procinfo.h"
 #include "redact/secret_headers.h"
 #include "proto/http_exchange.h"
@@ -73,24 +77,6 @@ static json_t *base64_string(const unsigned char *p, size_t n)
 	j = json_stringn(out, out_len);
 	free(out);
 	return j;
-}
-
-/* The body as a JSON string; bytes that are not UTF-8 go base64 (and say so). */
-static void set_body(json_t *rec, json_t *attrs, const char *key, const char *enc_key,
-		     const struct http_message *m)
-{
-	json_t *s;
-
-	if (!m->body || !m->body_len)
-		return;
-	s = json_stringn(m->body, m->body_len);
-	if (!s) {
-		s = base64_string((const unsigned char *)m->body, m->body_len);
-		if (!s)
-			return;
-		json_object_set_new(attrs, enc_key, json_string("base64"));
-	}
-	json_object_set_new(rec, key, s);
 }
 
 static void set_headers(json_t *attrs, const char *prefix, const struct http_message *m)
@@ -164,25 +150,192 @@ static void set_server(json_t *attrs, const struct http_exchange *ex, const stru
 		 c->local_port);
 }
 
-json_t *record_build_exchange(const struct http_exchange *ex, const struct conn *c,
-			      const struct procinfo *proc)
+/* A random (version 4) UUID: records are identified without coordination. */
+static void record_id(char out[37])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
+		/* getrandom of 16 bytes does not fail once the pool is ready; be safe */
+		uint64_t t = clock_mono_now();
+
+		memcpy(b, &t, 8);
+		memcpy(b + 8, &t, 8);
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+static void set_seconds(json_t *o, const char *k, uint64_t from, uint64_t to)
+{
+	if (from && to >= from)
+		json_object_set_new(o, k, json_real((double)(to - from) / 1e9));
+}
+
+static void set_count(json_t *o, const char *k, int64_t v)
+{
+	if (v >= 0)
+		set_int(o, k, v);
+}
+
+static void set_json(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set(o, k, v);
+}
+
+/* Tool definitions without content keep their names (and types) only. */
+static json_t *tool_names(const json_t *defs)
+{
+	json_t *out = json_array(), *d;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach((json_t *)defs, i, d) {
+		json_t *name = json_object_get(d, "name");
+
+		if (json_is_string(name))
+			json_array_append_new(out, json_pack("{s:O}", "name", name));
+	}
+	return out;
+}
+
+static void set_raw_body(json_t *attrs, const char *key, const char *enc_key, const char *body,
+			 size_t len)
+{
+	json_t *s;
+
+	if (!body || !len)
+		return;
+	s = json_stringn(body, len);
+	if (!s) {
+		s = base64_string((const unsigned char *)body, len);
+		if (!s)
+			return;
+		json_object_set_new(attrs, enc_key, json_string("base64"));
+	}
+	json_object_set_new(attrs, key, s);
+}
+
+/* The gen_ai.* attributes of a decoded LLM exchange. */
+static void set_gen_ai(json_t *attrs, const struct http_exchange *hx,
+		       const struct llm_analysis *a, const struct record_opts *o)
+{
+	const struct llm_exchange *ex = &a->ex;
+	const struct http_message *rq = &hx->req, *rs = &hx->resp;
+	bool has_resp = !(hx->flags & HTTP_EXCH_F_NO_RESPONSE);
+
+	set_str(attrs, "gen_ai.operation.name", ex->operation ? ex->operation : "unknown");
+	set_str(attrs, "gen_ai.provider.name", a->provider);
+	set_str(attrs, "llmtap.llm.api", llm_api_name(a->api));
+	set_str(attrs, "gen_ai.request.model", ex->request_model);
+	set_str(attrs, "gen_ai.response.model", ex->response_model);
+	set_str(attrs, "gen_ai.response.id", ex->response_id);
+	set_str(attrs, "gen_ai.conversation.id", ex->conversation_id);
+	set_json(attrs, "gen_ai.response.finish_reasons", ex->finish_reasons);
+	if (a->api != LLM_API_UNKNOWN_JSON)
+		json_object_set_new(attrs, "gen_ai.request.stream", json_boolean(ex->stream));
+	if (!isnan(ex->temperature))
+		json_object_set_new(attrs, "gen_ai.request.temperature", json_real(ex->temperature));
+	if (!isnan(ex->top_p))
+		json_object_set_new(attrs, "gen_ai.request.top_p", json_real(ex->top_p));
+	set_count(attrs, "gen_ai.request.max_tokens", ex->max_tokens);
+	set_count(attrs, "gen_ai.usage.input_tokens", ex->usage.input_tokens);
+	set_count(attrs, "gen_ai.usage.output_tokens", ex->usage.output_tokens);
+	set_count(attrs, "gen_ai.usage.cache_read.input_tokens", ex->usage.cache_read_input_tokens);
+	set_count(attrs, "gen_ai.usage.cache_creation.input_tokens",
+		  ex->usage.cache_creation_input_tokens);
+	set_count(attrs, "gen_ai.usage.reasoning.output_tokens", ex->usage.reasoning_output_tokens);
+	set_count(attrs, "gen_ai.embeddings.dimension.count", ex->embedding_dimensions);
+	set_str(attrs, "openai.response.system_fingerprint", ex->system_fingerprint);
+	if (ex->error_type) {
+		set_str(attrs, "error.type", ex->error_type);
+		set_str(attrs, "llmtap.error.message", ex->error_message);
+	} else if (has_resp && (rs->status < 200 || rs->status >= 300)) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "%d", rs->status);
+		set_str(attrs, "error.type", code);
+	}
+	if (ex->incomplete)
+		json_object_set_new(attrs, "llmtap.exchange.incomplete", json_true());
+	if (a->decode_err && a->decode_err != -ENOMEM)
+		json_object_set_new(attrs, "llmtap.llm.decode_error", json_true());
+	if (a->has_cost)
+		json_object_set_new(attrs, "llmtap.cost.usd", json_real(a->cost_usd));
+
+	/* timing: request end -> first content chunk; request start -> response end */
+	if (ex->stream && a->first_chunk_ts)
+		set_seconds(attrs, "gen_ai.response.time_to_first_chunk", rq->ts_end,
+			    a->first_chunk_ts);
+	if (has_resp) {
+		set_seconds(attrs, "llmtap.duration_s", rq->ts_start, rs->ts_end);
+		if (ex->stream && a->first_chunk_ts && ex->usage.output_tokens > 1 &&
+		    rs->ts_end > a->first_chunk_ts)
+			json_object_set_new(attrs, "llmtap.time_per_output_token_s",
+					    json_real((double)(rs->ts_end - a->first_chunk_ts) / 1e9 /
+						      (double)(ex->usage.output_tokens - 1)));
+	}
+
+	if (ex->extra) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(ex->extra, k, v)
+			json_object_set(attrs, k, v);
+	}
+	if (o->content) {
+		set_json(attrs, "gen_ai.system_instructions", ex->system_instructions);
+		set_json(attrs, "gen_ai.input.messages", ex->input_messages);
+		set_json(attrs, "gen_ai.output.messages", ex->output_messages);
+		set_json(attrs, "gen_ai.tool.definitions", ex->tool_definitions);
+		/* bodies no decoder could read are kept as they were (capped) */
+		if (a->api == LLM_API_UNKNOWN_JSON || a->decode_err) {
+			set_raw_body(attrs, "llmtap.http.request.body",
+				     "llmtap.http.request.body.encoding", a->req_body, a->req_len);
+			set_raw_body(attrs, "llmtap.http.response.body",
+				     "llmtap.http.response.body.encoding", a->resp_body,
+				     a->resp_len);
+		}
+	} else if (ex->tool_definitions) {
+		json_object_set_new(attrs, "gen_ai.tool.definitions",
+				    tool_names(ex->tool_definitions));
+	}
+}
+
+json_t *record_build(const struct http_exchange *ex, const struct conn *c,
+		     const struct procinfo *proc, const struct llm_analysis *a,
+		     const struct record_opts *o)
 {
 	const struct http_message *rq = &ex->req, *rs = &ex->resp;
 	bool has_resp = !(ex->flags & HTTP_EXCH_F_NO_RESPONSE);
-	json_t *rec = json_object(), *attrs = json_object(), *timing = json_object();
+	bool llm = a && a->api != LLM_API_NONE;
+	json_t *rec = json_object(), *attrs = json_object();
+	char ver[8], id[37];
 	const char *q;
-	char ver[8];
 
-	if (!rec || !attrs || !timing) {
+	if (!rec || !attrs) {
 		json_decref(rec);
 		json_decref(attrs);
-		json_decref(timing);
 		return NULL;
 	}
-	json_object_set_new(rec, "type", json_string("http.exchange"));
+	record_id(id);
+	json_object_set_new(rec, "schema", json_string(RECORD_SCHEMA));
+	json_object_set_new(rec, "id", json_string(id));
 	set_time(rec, "time", rq->ts_start);
+	set_time(rec, "end_time", has_resp ? rs->ts_end : rq->ts_end);
+	json_object_set_new(rec, "event.name",
+			    json_string(llm ? "gen_ai.client.inference.operation.details" :
+					      "llmtap.http.exchange"));
 	json_object_set_new(rec, "attributes", attrs);
-	json_object_set_new(rec, "timing", timing);
+	/* filled by the rules and redaction stages */
+	json_object_set_new(rec, "alerts", json_array());
+	json_object_set_new(rec, "redactions", json_object());
 
 	set_int(attrs, "process.pid", c->key.pid);
 	set_int(attrs, "thread.id", c->tid);
@@ -230,21 +383,24 @@ json_t *record_build_exchange(const struct http_exchange *ex, const struct conn 
 	if ((rq->flags | rs->flags) & HTTP1_F_GAP)
 		set_int(attrs, "llmtap.capture.gap_bytes",
 			(long long)(c->gap_bytes[0] + c->gap_bytes[1]));
-
-	set_time(timing, "request_start", rq->ts_start);
-	set_time(timing, "request_end", rq->ts_end);
-	if (has_resp) {
-		set_time(timing, "response_start", rs->ts_start);
-		set_time(timing, "response_end", rs->ts_end);
-		if (rs->ts_end >= rq->ts_start)
-			json_object_set_new(timing, "duration_ms",
-					    json_real((double)(rs->ts_end - rq->ts_start) / 1e6));
-		if (rs->ts_start >= rq->ts_end)
-			json_object_set_new(timing, "time_to_first_byte_ms",
-					    json_real((double)(rs->ts_start - rq->ts_end) / 1e6));
-	}
-	set_body(rec, attrs, "http.request.body", "llmtap.request.body.encoding", rq);
+	set_time(attrs, "llmtap.request.end_time", rq->ts_end);
 	if (has_resp)
-		set_body(rec, attrs, "http.response.body", "llmtap.response.body.encoding", rs);
+		set_time(attrs, "llmtap.response.start_time", rs->ts_start);
+	if (a && (a->req_decode_failed || a->resp_decode_failed))
+		json_object_set_new(attrs, "llmtap.http.content_decoding_failed", json_true());
+	if (a && (a->req_decode_truncated || a->resp_decode_truncated))
+		json_object_set_new(attrs, "llmtap.http.decoded_body_truncated", json_true());
+
+	if (llm) {
+		set_gen_ai(attrs, ex, a, o);
+	} else if (o->content) {
+		/* not an LLM API (--all-http): the bodies as they were */
+		set_raw_body(attrs, "llmtap.http.request.body", "llmtap.http.request.body.encoding",
+			     rq->body, rq->body_len);
+		if (has_resp)
+			set_raw_body(attrs, "llmtap.http.response.body",
+				     "llmtap.http.response.body.encoding", rs->body,
+				     rs->body_len);
+	}
 	return rec;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,9 +15,10 @@ int jsonl_open(struct jsonl_sink *s, const char *path)
 	int fd;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (strcmp(path, "-") == 0) {
-		s->f = stdout;
+		s->fd = STDOUT_FILENO;
 		return 0;
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -29,13 +31,7 @@ int jsonl_open(struct jsonl_sink *s, const char *path)
 		close(fd);
 		return err;
 	}
-	s->f = fdopen(fd, "a");
-	if (!s->f) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
+	s->fd = fd;
 	s->owned = 1;
 	return 0;
 }
@@ -43,37 +39,40 @@ int jsonl_open(struct jsonl_sink *s, const char *path)
 int jsonl_write(struct jsonl_sink *s, const json_t *rec)
 {
 	char *line = json_dumps(rec, JSON_COMPACT);
+	size_t len, off = 0;
 	int err = 0;
 
 	if (!line)
 		return -ENOMEM;
-	if (fputs(line, s->f) == EOF || fputc('\n', s->f) == EOF) {
-		s->write_errors++;
-		err = -EIO;
-	} else {
-		s->records++;
+	len = strlen(line);
+	line[len++] = '\n'; /* json_dumps's NUL becomes the newline */
+	while (off < len) {
+		ssize_t n = write(s->fd, line + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
 	}
+	if (err)
+		s->write_errors++;
+	else
+		s->records++;
 	free(line);
 	return err;
 }
 
 int jsonl_flush(struct jsonl_sink *s)
 {
-	if (!s->f)
-		return 0;
-	if (fflush(s->f) != 0) {
-		s->write_errors++;
-		return -errno;
-	}
 	return 0;
 }
 
 void jsonl_close(struct jsonl_sink *s)
 {
-	if (!s->f)
-		return;
-	fflush(s->f);
-	if (s->owned)
-		fclose(s->f);
-	s->f = NULL;
+	if (s->owned && s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }

@@ -12,8 +12,25 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 {
 	struct stream *s = ctx;
 	const struct procinfo *p = proc_cache_get(&s->procs, c->key.pid, c->comm);
-	json_t *rec = record_build_exchange(ex, c, p);
+	const char *host = http_message_header(&ex->req, "host");
+	struct llm_analysis a;
+	json_t *rec;
 
+	if (!host && c->sni[0])
+		host = c->sni;
+	if (llm_analyze(ex, host, &s->analyze, &a) != 0) {
+		llm_analysis_free(&a);
+		return;
+	}
+	rec = record_build(ex, c, p, &a, &s->record);
+	if (a.api != LLM_API_NONE) {
+		s->stats.llm_records++;
+		if (a.decode_err)
+			s->stats.llm_decode_errors++;
+	}
+	if (a.req_decode_failed || a.resp_decode_failed)
+		s->stats.content_decode_failures++;
+	llm_analysis_free(&a);
 	if (!rec)
 		return;
 	s->stats.records++;
@@ -114,6 +131,10 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 	memset(s, 0, sizeof(*s));
 	s->hooks = *h;
 	s->max_buffered = o->max_buffered_bytes ? o->max_buffered_bytes : (size_t)256 << 20;
+	s->analyze.prices = o->prices;
+	/* a decompressed body may be larger than the captured one, within reason */
+	s->analyze.max_decoded = 4 * (o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT);
+	s->record.content = !o->no_content;
 	s->limits.max_header_bytes = 64 * 1024;
 	s->limits.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT;
 	if (o->classifier)

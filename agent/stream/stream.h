@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "audit/record.h"
+#include "llm/analyze.h"
 #include "llm/classify.h"
 #include "process/procinfo.h"
 #include "proto/http1.h"
@@ -21,6 +23,7 @@ struct stream_stats {
 	uint64_t gaps, gap_bytes;
 	uint64_t overlaps; /* bytes received twice (dropped) */
 	uint64_t not_http, ignored_conns, records, incomplete_records;
+	uint64_t llm_records, llm_decode_errors, content_decode_failures;
 	uint64_t evicted_for_memory; /* connections dropped to stay within the budget */
 	uint64_t orphan_responses; /* responses with no request to pair (start missed) */
 	uint64_t pending_dropped; /* requests pipelined deeper than the pairing queue */
@@ -43,6 +46,8 @@ struct stream {
 	struct stream_hooks hooks;
 	struct stream_stats stats;
 	size_t max_buffered;
+	struct llm_analyze_opts analyze;
+	struct record_opts record;
 };
 
 struct stream_opts {
@@ -51,6 +56,8 @@ struct stream_opts {
 	size_t max_body_bytes;
 	size_t max_buffered_bytes; /* all connections together; 0: 256 MiB */
 	const struct classifier *classifier; /* NULL: the default table */
+	const struct price_table *prices; /* NULL: no cost estimates */
+	bool no_content; /* records carry metadata only */
 };
 
 int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h);

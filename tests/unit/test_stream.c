@@ -116,14 +116,16 @@ static const char REQ[] = "POST /v1/chat/completions HTTP/1.1\r\n"
 			  "Host: api.example.com:8443\r\n"
 			  "Authorization: Bearer sk-live-secret\r\n"
 			  "Content-Type: application/json\r\n"
-			  "Content-Length: 17\r\n\r\n"
-			  "{\"model\":\"m\",\"x\"}";
+			  "Content-Length: 57\r\n\r\n"
+			  "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+/* {"id":"c1","model":"m-1","choices":[{"index":0,"message":{"role":"assistant",
+ *  "content":"ok"},"finish_reason":"stop"}]} in three chunks */
 static const char RESP[] = "HTTP/1.1 200 OK\r\n"
 			   "Content-Type: application/json\r\n"
 			   "Transfer-Encoding: chunked\r\n\r\n"
-			   "5\r\n{\"a\":\r\n"
-			   "3\r\n\"b\"\r\n"
-			   "1\r\n}\r\n"
+			   "24\r\n{\"id\":\"c1\",\"model\":\"m-1\",\"choices\":[\r\n"
+			   "39\r\n{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\r\n"
+			   "19\r\n\"finish_reason\":\"stop\"}]}\r\n"
 			   "0\r\n\r\n";
 
 TEST(stream_client_exchange_any_chunking)
@@ -139,10 +141,13 @@ TEST(stream_client_exchange_any_chunking)
 		data(&s, 0xabc, LT_DIR_EGRESS, &out, REQ, sizeof(REQ) - 1, chunks[i], 100);
 		data(&s, 0xabc, LT_DIR_INGRESS, &in, RESP, sizeof(RESP) - 1, chunks[i], 200);
 		ASSERT_EQ(k.n, 1);
-		ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.request.body")),
-			     "{\"model\":\"m\",\"x\"}");
-		ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.response.body")),
-			     "{\"a\":\"b\"}");
+		ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "schema")),
+			     "llmtap.audit/1");
+		ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.operation.name"), "chat");
+		ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.request.model"), "m");
+		ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.response.model"), "m-1");
+		ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.response.id"), "c1");
+		ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.provider.name"), "openai");
 		ASSERT_STREQ(attr_str(k.recs[0], "http.request.method"), "POST");
 		ASSERT_STREQ(attr_str(k.recs[0], "url.path"), "/v1/chat/completions");
 		ASSERT_STREQ(attr_str(k.recs[0], "server.address"), "api.example.com");
@@ -259,8 +264,8 @@ TEST(stream_response_until_close)
 	ASSERT_EQ(k.n, 0);
 	close_conn(&s, 0x6, out, in);
 	ASSERT_EQ(k.n, 1);
-	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.response.body")),
-		     "streamed");
+	/* not the JSON the API speaks: the raw body is kept */
+	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.http.response.body"), "streamed");
 	ASSERT_TRUE(json_object_get(json_object_get(k.recs[0], "attributes"),
 				    "llmtap.exchange.incomplete") == NULL);
 	teardown(&s, &k);
@@ -342,9 +347,10 @@ TEST(stream_binary_body_is_base64)
 	data(&s, 0xa, LT_DIR_EGRESS, &out, REQ, sizeof(REQ) - 1, 4096, 100);
 	data(&s, 0xa, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
 	ASSERT_EQ(k.n, 1);
-	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "http.response.body")),
-		     "//4AAQ==");
-	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.response.body.encoding"), "base64");
+	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.http.response.body"), "//4AAQ==");
+	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.http.response.body.encoding"), "base64");
+	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(k.recs[0], "attributes"),
+						 "llmtap.llm.decode_error")));
 	teardown(&s, &k);
 }
 
@@ -399,7 +405,9 @@ TEST(stream_truncation_is_reported)
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(k.recs[0], "attributes"),
 						 "llmtap.request.body.truncated")));
 	ASSERT_EQ(attr_int(k.recs[0], "http.request.body.size"), 10000);
-	ASSERT_UEQ(json_string_length(json_object_get(k.recs[0], "http.request.body")), 4096);
+	ASSERT_UEQ(json_string_length(json_object_get(json_object_get(k.recs[0], "attributes"),
+						      "llmtap.http.request.body")),
+		   4096);
 	free(body);
 	teardown(&s, &k);
 }
