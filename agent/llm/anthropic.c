@@ -358,7 +358,8 @@ static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
 	if (err)
 		return err;
 	err = dup_key(&ex->request_model, req, "model");
-	ex->max_tokens = llm_int_key(req, "max_tokens");
+	if (llm_int_key(req, "max_tokens") >= 0)
+		ex->max_tokens = llm_int_key(req, "max_tokens");
 	ex->temperature = num_key(req, "temperature");
 	ex->top_p = num_key(req, "top_p");
 	if (json_is_true(json_object_get(req, "stream")))

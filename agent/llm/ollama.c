@@ -359,7 +359,8 @@ static int decode_request(enum llm_api api, const struct llm_http *h, struct llm
 	opts = json_object_get(req, "options");
 	ex->temperature = num_key(opts, "temperature");
 	ex->top_p = num_key(opts, "top_p");
-	if (json_is_integer(json_object_get(opts, "num_predict")))
+	/* -1 (no limit) and -2 (fill the context) are not limits */
+	if (llm_int_key(opts, "num_predict") >= 0)
 		ex->max_tokens = llm_int_key(opts, "num_predict");
 	/* chat and generate stream unless told not to */
 	stream = json_object_get(req, "stream");

@@ -989,7 +989,7 @@ static int error_from_object(const json_t *e, int status, struct llm_exchange *e
 			 status);
 }
 
-/* {"error":{...}} or {"error":"text"} or vLLM's old {"object":"error",...};
+/* {"error":{...}}, {"error":"text"} or vLLM's old {"object":"error",...};
  * leaves ex alone when the body carries no error. */
 static int decode_error_body(const json_t *root, int status, struct llm_exchange *ex)
 {
@@ -997,8 +997,8 @@ static int decode_error_body(const json_t *root, int status, struct llm_exchange
 
 	if (json_is_object(e))
 		return error_from_object(e, status, ex);
-	if (json_is_string(e))
-		return set_error(ex, NULL, NULL, json_string_value(e), status);
+	if (json_is_string(e)) /* TGI: {"error": "...", "error_type": "validation"} */
+		return set_error(ex, jstr(root, "error_type"), NULL, json_string_value(e), status);
 	if (jstr_eq(root, "object", "error"))
 		return error_from_object(root, status, ex);
 	if (status >= 400) /* FastAPI: {"detail": "..."} */

@@ -122,7 +122,8 @@ static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
 		return -EBADMSG;
 	}
 	params = json_object_get(req, "parameters");
-	ex->max_tokens = llm_int_key(params, "max_new_tokens");
+	if (llm_int_key(params, "max_new_tokens") >= 0)
+		ex->max_tokens = llm_int_key(params, "max_new_tokens");
 	ex->temperature = num_key(params, "temperature");
 	ex->top_p = num_key(params, "top_p");
 	if (json_is_true(json_object_get(req, "stream")))

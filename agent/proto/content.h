@@ -20,7 +20,10 @@
  *  - bytes after the end of a complete br/deflate stream, or that do not
  *    start a new gzip member or zstd frame, are corrupt data (-EBADMSG);
  *  - an empty input decodes to an empty output (a response with a
- *    Content-Encoding header and no body), not an incomplete one.
+ *    Content-Encoding header and no body), not an incomplete one;
+ *  - a zstd frame asking for a window over 8 MiB is refused (-EBADMSG);
+ *  - brotli fills its window before it hands any output over, so a br bomb
+ *    costs up to 16 MiB of decoding whatever the cap.
  */
 #ifndef LLMTAP_PROTO_CONTENT_H
 #define LLMTAP_PROTO_CONTENT_H
@@ -40,7 +43,7 @@ enum content_coding {
 };
 
 /* Longest chain content_decode accepts (identity entries not counted). */
-#define CONTENT_MAX_CODINGS 8
+#define CONTENT_MAX_CODINGS 4
 
 /*
  * Parses a Content-Encoding value: a comma-separated, case-insensitive list

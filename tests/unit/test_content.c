@@ -401,6 +401,28 @@ TEST(content_test_bombs)
 	}
 }
 
+/* RFC 9659: an HTTP zstd window is at most 8 MiB; larger ones are refused. */
+TEST(content_test_zstd_window)
+{
+	static const enum content_coding zs = CONTENT_ZSTD;
+	bool truncated = true, incomplete = true;
+	struct dynbuf out;
+	size_t len;
+	char *in = load("content/window_8m.zst", &len);
+
+	dynbuf_init(&out, 16 * MIB);
+	ASSERT_EQ(content_decode(&zs, 1, in, len, &out, &truncated, &incomplete), 0);
+	ASSERT_UEQ(out.len, 9 * MIB);
+	ASSERT_TRUE(!truncated && !incomplete);
+	free(in);
+	dynbuf_reset(&out);
+	in = load("content/window_128m.zst", &len);
+	ASSERT_EQ(content_decode(&zs, 1, in, len, &out, &truncated, &incomplete), -EBADMSG);
+	ASSERT_UEQ(out.len, 0);
+	dynbuf_free(&out);
+	free(in);
+}
+
 /* With room for it, the single-layer bomb decodes whole and complete. */
 TEST(content_test_bomb_whole)
 {
