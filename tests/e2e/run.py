@@ -664,6 +664,43 @@ def truncated_calls_become_exact_gaps():
         eq(agent.stop(), 0, "second agent exit status")
 
 
+@test
+def ollama_plaintext():
+    """Ollama speaks plain HTTP on 11434: that needs the socket capture of the
+    capture-breadth issue, which does not exist yet."""
+    raise Skip("plaintext socket capture is not implemented yet (capture-breadth issue)")
+
+
+@test
+def no_content_mode():
+    """--no-content keeps metadata and drops prompts and answers."""
+    out = os.path.join(ENV["dir"], "nocontent.jsonl")
+    agent = Agent(out, "--no-content")
+    try:
+        agent.wait_line("llmtap: ready")
+        marker = uuid.uuid4().hex
+        path = os.path.join(ENV["dir"], "nocontent.json")
+        with open(path, "wb") as f:
+            f.write(payload(marker))  # from a file: the command line holds no prompt
+        pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "--data-binary",
+                      "@" + path])
+        deadline = time.time() + 15
+        recs = []
+        while time.time() < deadline and not recs:
+            recs = [r for r in read_records(out) if r["attributes"].get("process.pid") == pid]
+            time.sleep(0.1)
+        eq(len(recs), 1, "records")
+        a = recs[0]["attributes"]
+        eq(a["gen_ai.request.model"], "gpt-4o-mini", "model kept")
+        eq(a["gen_ai.usage.output_tokens"] > 0, True, "usage kept")
+        for k in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"):
+            eq(k in a, False, k + " dropped")
+        if marker in json.dumps(recs[0]):
+            raise AssertionError("prompt text in a --no-content record")
+    finally:
+        eq(agent.stop(), 0, "agent exit status")
+
+
 PY_NON_LLM = r'''
 import sys, ssl, http.client, time
 ctx = ssl.create_default_context(cafile=sys.argv[2])
