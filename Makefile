@@ -113,8 +113,12 @@ fuzz-run: $(FUZZ_BINS)
 $(BUILD)/tls_rtt: bench/tls_rtt.c
 	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
 
+$(BUILD)/replay: bench/replay.c $(LIB_OBJS) $(AGENT_HDRS)
+	$(CC) $(CFLAGS) bench/replay.c $(LIB_OBJS) -o $@ $(LDLIBS)
+
 # Benchmarks print ratios; never part of `make test`.
-bench: all $(BUILD)/tls_rtt
+bench: all $(BUILD)/tls_rtt $(BUILD)/replay
+	$(BUILD)/replay 3
 	python3 bench/tls_overhead.py
 
 deps:

@@ -135,10 +135,24 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-enum llm_api llm_api_detect(const char *method, const char *path, const char *req_body,
+enum llm_api llm_api_detect(const char *method, const char *raw_path, const char *req_body,
 			    size_t req_len)
 {
-	if (!method || !path || strcmp(method, "POST") != 0)
+	char path[1024];
+	size_t n;
+
+	if (!method || !raw_path || strcmp(method, "POST") != 0)
+		return LLM_API_NONE;
+	/* "/v1/chat/completions/" is the same endpoint */
+	n = strlen(raw_path);
+	while (n > 1 && raw_path[n - 1] == '/')
+		n--;
+	if (n >= sizeof(path))
+		return LLM_API_NONE;
+	memcpy(path, raw_path, n);
+	path[n] = '\0';
+	/* OpenAI Assistants threads also end in /messages: not the Messages API */
+	if (strstr(path, "/threads/"))
 		return LLM_API_NONE;
 	if (ends_with(path, "/chat/completions"))
 		return LLM_API_OPENAI_CHAT;
