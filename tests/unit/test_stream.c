@@ -446,3 +446,48 @@ TEST(stream_truncated_call_is_a_gap_at_once)
 	free(d);
 	teardown(&s, &k);
 }
+
+TEST(stream_unknown_api_of_known_host_keeps_raw_bodies)
+{
+	static const char req[] = "GET /v1/models HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 27\r\n\r\n{\"object\":\"list\",\"data\":[]}";
+	struct stream s;
+	struct sink k;
+	uint64_t out = 0, in = 0;
+
+	setup(&s, &k);
+	data(&s, 0x40, LT_DIR_EGRESS, &out, req, sizeof(req) - 1, 4096, 100);
+	data(&s, 0x40, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "event.name")),
+		     "gen_ai.client.inference.operation.details");
+	ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.provider.name"), "openai");
+	ASSERT_STREQ(attr_str(k.recs[0], "gen_ai.operation.name"), "unknown");
+	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.http.response.body"),
+		     "{\"object\":\"list\",\"data\":[]}");
+	teardown(&s, &k);
+}
+
+TEST(stream_all_http_records_plain_exchanges)
+{
+	static const char req[] = "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+	struct classifier cl;
+	struct stream_opts o = { .classifier = &cl };
+	struct stream s;
+	struct sink k;
+	uint64_t out = 0, in = 0;
+
+	classifier_default(&cl);
+	cl.match_all = true;
+	setup_opts(&s, &k, &o);
+	data(&s, 0x41, LT_DIR_EGRESS, &out, req, sizeof(req) - 1, 4096, 100);
+	data(&s, 0x41, LT_DIR_INGRESS, &in, resp, sizeof(resp) - 1, 4096, 200);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_STREQ(json_string_value(json_object_get(k.recs[0], "event.name")),
+		     "llmtap.http.exchange");
+	ASSERT_STREQ(attr_str(k.recs[0], "llmtap.http.response.body"), "hi");
+	ASSERT_TRUE(attr_str(k.recs[0], "gen_ai.operation.name") == NULL);
+	teardown(&s, &k);
+}
