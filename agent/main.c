@@ -196,7 +196,8 @@ static void print_stats(struct agent *a)
 		json_t *ag = json_object();
 
 		for (size_t i = 0; ag && i < sizeof(agent) / sizeof(agent[0]); i++)
-			json_object_set_new(ag, agent[i].name, json_integer((json_int_t)agent[i].v));
+			json_object_set_new(ag, agent[i].name,
+					    json_integer((json_int_t)agent[i].v));
 		json_object_set_new(o, "agent", ag);
 	}
 	s = json_dumps(o, JSON_COMPACT);

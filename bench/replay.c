@@ -7,7 +7,7 @@
  *   small     1 KiB prompt, ~200-token reply (OpenAI chat, not streamed)
  *   streamed  2,000 SSE chunks (OpenAI chat, stream with usage)
  * then the peak RSS with 10,000 concurrent open streams.
- *   replay [SECONDS]
+ *   replay [SECONDS [small|streamed|open]]   (default: all three)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +109,13 @@ static char *small_response(size_t *len)
 
 	for (int i = 0; i < 200; i++)
 		w += (size_t)snprintf(text + w, sizeof(text) - w, "tok%d ", i % 10);
-	n = (size_t)snprintf(body, sizeof(body),
-			     "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":"
-			     "\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"message\":"
-			     "{\"role\":\"assistant\",\"content\":\"%s\"},\"finish_reason\":\"stop\"}],"
-			     "\"usage\":{\"prompt_tokens\":260,\"completion_tokens\":200}}",
-			     text);
+	n = (size_t)snprintf(
+		body, sizeof(body),
+		"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":"
+		"\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"message\":"
+		"{\"role\":\"assistant\",\"content\":\"%s\"},\"finish_reason\":\"stop\"}],"
+		"\"usage\":{\"prompt_tokens\":260,\"completion_tokens\":200}}",
+		text);
 	*len = (size_t)snprintf(buf, sizeof(buf),
 				"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 				"Content-Length: %zu\r\n\r\n%s",
@@ -135,16 +136,18 @@ static char *sse_response(int chunks, size_t *len)
 		int m;
 
 		if (i < chunks)
-			m = snprintf(ev, sizeof(ev),
-				     "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
-				     "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":"
-				     "{\"content\":\"word%d \"}}]}\n\n",
-				     i % 100);
+			m = snprintf(
+				ev, sizeof(ev),
+				"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+				"\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":"
+				"{\"content\":\"word%d \"}}]}\n\n",
+				i % 100);
 		else
-			m = snprintf(ev, sizeof(ev),
-				     "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
-				     "10,\"completion_tokens\":%d}}\n\ndata: [DONE]\n\n",
-				     chunks);
+			m = snprintf(
+				ev, sizeof(ev),
+				"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+				"10,\"completion_tokens\":%d}}\n\ndata: [DONE]\n\n",
+				chunks);
 		n += (size_t)snprintf(buf + n, cap - n, "%x\r\n%s\r\n", m, ev);
 	}
 	n += (size_t)snprintf(buf + n, cap - n, "0\r\n\r\n");
@@ -179,8 +182,8 @@ static void run(const char *name, const char *req, size_t req_len, const char *r
 	if (records != n)
 		fprintf(stderr, "replay: %s: %llu records for %llu exchanges\n", name,
 			(unsigned long long)records, (unsigned long long)n);
-	printf("%-9s %10.0f exchanges/s %8.1f MB/s  (%llu exchanges, %.1f KiB record each)\n",
-	       name, n / dt, bytes / dt / 1e6, (unsigned long long)n,
+	printf("%-9s %10.0f exchanges/s %8.1f MB/s  (%llu exchanges, %.1f KiB record each)\n", name,
+	       n / dt, bytes / dt / 1e6, (unsigned long long)n,
 	       records ? record_bytes / 1024.0 / records : 0);
 }
 
@@ -204,9 +207,17 @@ int main(int argc, char **argv)
 	uint64_t ts = 1;
 	long before;
 
+	const char *only = argc > 2 ? argv[2] : NULL;
+
 	clock_sync();
-	run("small", q, qlen, sm, slen, seconds);
-	run("streamed", q, qlen, sse, tlen, seconds);
+	if (!only || strcmp(only, "small") == 0)
+		run("small", q, qlen, sm, slen, seconds);
+	if (!only || strcmp(only, "streamed") == 0)
+		run("streamed", q, qlen, sse, tlen, seconds);
+	if (only && strcmp(only, "open") != 0) {
+		free(sse);
+		return 0;
+	}
 
 	/* 10,000 open streams, each with its request and 2 KiB of its response */
 	before = rss_kib();

@@ -109,7 +109,8 @@ int BPF_KPROBE(tls_data_enter)
 	 * e.g. a longjmp): drop it.
 	 */
 	for (int i = 0; i < LT_CALL_DEPTH; i++) {
-		if (d == 0 || d > LT_CALL_DEPTH || st->calls[(d - 1) & (LT_CALL_DEPTH - 1)].sp > call.sp)
+		if (d == 0 || d > LT_CALL_DEPTH ||
+		    st->calls[(d - 1) & (LT_CALL_DEPTH - 1)].sp > call.sp)
 			break;
 		d--;
 	}

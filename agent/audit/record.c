@@ -164,10 +164,9 @@ static void record_id(char out[37])
 	}
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 static void set_seconds(json_t *o, const char *k, uint64_t from, uint64_t to)
@@ -223,8 +222,8 @@ static void set_raw_body(json_t *attrs, const char *key, const char *enc_key, co
 }
 
 /* The gen_ai.* attributes of a decoded LLM exchange. */
-static void set_gen_ai(json_t *attrs, const struct http_exchange *hx,
-		       const struct llm_analysis *a, const struct record_opts *o)
+static void set_gen_ai(json_t *attrs, const struct http_exchange *hx, const struct llm_analysis *a,
+		       const struct record_opts *o)
 {
 	const struct llm_exchange *ex = &a->ex;
 	const struct http_message *rq = &hx->req, *rs = &hx->resp;
@@ -241,7 +240,8 @@ static void set_gen_ai(json_t *attrs, const struct http_exchange *hx,
 	if (a->api != LLM_API_UNKNOWN_JSON)
 		json_object_set_new(attrs, "gen_ai.request.stream", json_boolean(ex->stream));
 	if (!isnan(ex->temperature))
-		json_object_set_new(attrs, "gen_ai.request.temperature", json_real(ex->temperature));
+		json_object_set_new(attrs, "gen_ai.request.temperature",
+				    json_real(ex->temperature));
 	if (!isnan(ex->top_p))
 		json_object_set_new(attrs, "gen_ai.request.top_p", json_real(ex->top_p));
 	set_count(attrs, "gen_ai.request.max_tokens", ex->max_tokens);
@@ -278,8 +278,8 @@ static void set_gen_ai(json_t *attrs, const struct http_exchange *hx,
 		if (ex->stream && a->first_chunk_ts && ex->usage.output_tokens > 1 &&
 		    rs->ts_end > a->first_chunk_ts)
 			json_object_set_new(attrs, "llmtap.time_per_output_token_s",
-					    json_real((double)(rs->ts_end - a->first_chunk_ts) / 1e9 /
-						      (double)(ex->usage.output_tokens - 1)));
+					    json_real((double)(rs->ts_end - a->first_chunk_ts) /
+						      1e9 / (double)(ex->usage.output_tokens - 1)));
 	}
 
 	if (ex->extra) {
@@ -399,8 +399,7 @@ json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 			     rq->body, rq->body_len);
 		if (has_resp)
 			set_raw_body(attrs, "llmtap.http.response.body",
-				     "llmtap.http.response.body.encoding", rs->body,
-				     rs->body_len);
+				     "llmtap.http.response.body.encoding", rs->body, rs->body_len);
 	}
 	return rec;
 }

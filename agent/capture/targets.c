@@ -167,46 +167,95 @@ static int open_at(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* One line of /proc/PID/maps. */
+struct maps_entry {
+	unsigned long long start, end;
+	uint64_t dev, ino;
+	bool exec;
+	const char *path; /* "" for anonymous mappings */
+};
+
 /*
- * Opens the executable mapping of (dev, ino) of a process by scanning its
- * maps: /proc/PID/map_files names the exact inode even when the path was
- * replaced or deleted; /proc/PID/root/PATH is the fallback when map_files
- * needs privileges we lack.  Returns an fd or negative errno.
+ * Calls cb for each mapping of pid until it returns non-zero (which is
+ * returned).  Returns 0 at the end, or -errno when the maps are unreadable.
  */
-static int open_mapped(uint32_t pid, uint64_t dev, uint64_t ino, char *desc, size_t desc_size)
+static int maps_foreach(uint32_t pid, int (*cb)(const struct maps_entry *e, void *ctx), void *ctx)
 {
-	char path[PATH_MAX + 64], line[PATH_MAX + 256];
-	int fd = -ENOENT;
+	char path[64], line[PATH_MAX + 256];
+	int rc = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off, mino;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		unsigned long long off, ino;
+		struct maps_entry e;
 		unsigned maj, mnr;
 		char perms[8];
 		int pos = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
-			   &maj, &mnr, &mino, &pos) < 7 ||
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &e.start, &e.end, perms, &off,
+			   &maj, &mnr, &ino, &pos) < 7 ||
 		    pos == 0)
 			continue;
-		if (mino != ino || makedev(maj, mnr) != dev)
-			continue;
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(desc, desc_size, "%s", line + pos);
-		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid, start, end);
-		fd = open_at(path);
-		if (fd < 0 && line[pos] == '/') {
-			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, line + pos);
-			fd = open_at(path);
-		}
-		break;
+		e.dev = makedev(maj, mnr);
+		e.ino = ino;
+		e.exec = perms[2] == 'x';
+		e.path = line + pos;
+		rc = cb(&e, ctx);
 	}
 	fclose(f);
+	return rc;
+}
+
+/*
+ * Opens a mapping's file: /proc/PID/map_files names the exact inode even
+ * when the path was replaced or deleted; /proc/PID/root/PATH is the
+ * fallback when map_files needs privileges we lack.  Returns an fd or -errno.
+ */
+static int open_entry(uint32_t pid, const struct maps_entry *e)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid, e->start, e->end);
+	fd = open_at(path);
+	if (fd < 0 && e->path[0] == '/') {
+		snprintf(path, sizeof(path), "/proc/%u/root%s", pid, e->path);
+		fd = open_at(path);
+	}
 	return fd;
+}
+
+struct find_ctx {
+	uint32_t pid;
+	uint64_t dev, ino;
+	char *desc;
+	size_t desc_size;
+	int fd;
+};
+
+static int find_cb(const struct maps_entry *e, void *ctx)
+{
+	struct find_ctx *f = ctx;
+
+	if (e->ino != f->ino || e->dev != f->dev)
+		return 0;
+	snprintf(f->desc, f->desc_size, "%s", e->path);
+	f->fd = open_entry(f->pid, e);
+	return 1;
+}
+
+/* Opens the mapping of (dev, ino) in a process. Returns an fd or negative errno. */
+static int open_mapped(uint32_t pid, uint64_t dev, uint64_t ino, char *desc, size_t desc_size)
+{
+	struct find_ctx f = { pid, dev, ino, desc, desc_size, -ENOENT };
+	int rc = maps_foreach(pid, find_cb, &f);
+
+	return rc < 0 ? rc : f.fd;
 }
 
 static bool fd_is(int fd, uint64_t dev, uint64_t ino)
@@ -272,41 +321,31 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 	return err;
 }
 
-static int scan_pid(struct capture *c, uint32_t pid)
+struct scan_ctx {
+	struct capture *c;
+	uint32_t pid;
+};
+
+static int scan_cb(const struct maps_entry *e, void *ctx)
 {
-	char path[PATH_MAX + 64], line[PATH_MAX + 256];
-	FILE *f;
+	struct scan_ctx *sc = ctx;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off, ino;
-		unsigned maj, mnr;
-		char perms[8];
-		int pos = 0, fd;
-
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
-			   &maj, &mnr, &ino, &pos) < 7 ||
-		    pos == 0 || perms[2] != 'x' || ino == 0)
-			continue;
-		if (targets_seen(c, makedev(maj, mnr), ino))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid, start, end);
-		fd = open_at(path);
-		if (fd < 0 && line[pos] == '/') {
-			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, line + pos);
-			fd = open_at(path);
-		}
-		if (fd < 0)
-			continue;
-		targets_inspect_fd(c, fd, line + pos);
+	if (!e->exec || e->ino == 0 || targets_seen(sc->c, e->dev, e->ino))
+		return 0;
+	fd = open_entry(sc->pid, e);
+	if (fd >= 0) {
+		targets_inspect_fd(sc->c, fd, e->path);
 		close(fd);
 	}
-	fclose(f);
 	return 0;
+}
+
+static int scan_pid(struct capture *c, uint32_t pid)
+{
+	struct scan_ctx sc = { c, pid };
+
+	return maps_foreach(pid, scan_cb, &sc);
 }
 
 /* Library names whose system copies are attached at start-up. */

@@ -114,8 +114,8 @@ int llm_analyze(const struct http_exchange *hx, const char *host, const struct l
 	if (a->api == LLM_API_NONE) {
 		/* any other JSON API of a known LLM host is still recorded */
 		llm_exchange_init(&probe);
-		if (strcmp(llm_provider(norm_host[0] ? norm_host : NULL, &probe, NULL), "unknown") ==
-		    0)
+		if (strcmp(llm_provider(norm_host[0] ? norm_host : NULL, &probe, NULL),
+			   "unknown") == 0)
 			return 0;
 		a->api = LLM_API_UNKNOWN_JSON;
 	}
@@ -132,8 +132,8 @@ int llm_analyze(const struct http_exchange *hx, const char *host, const struct l
 	h.resp_body = has_resp ? a->resp_body : NULL;
 	h.resp_len = has_resp ? a->resp_len : 0;
 	h.resp_incomplete = !has_resp || (rs->flags & (HTTP1_F_INCOMPLETE | HTTP1_F_GAP));
-	h.resp_truncated = has_resp && ((rs->flags & HTTP1_F_BODY_TRUNCATED) ||
-					a->resp_decode_truncated);
+	h.resp_truncated =
+		has_resp && ((rs->flags & HTTP1_F_BODY_TRUNCATED) || a->resp_decode_truncated);
 	h.resp_header = resp_header;
 	h.hdr_ctx = rs;
 
@@ -146,7 +146,8 @@ int llm_analyze(const struct http_exchange *hx, const char *host, const struct l
 
 	/* body offsets map to arrival times only when nothing was decompressed */
 	if (a->ex.first_content_offset > 0 && has_resp && !a->resp_owned)
-		a->first_chunk_ts = http_message_time_at(rs, (uint64_t)a->ex.first_content_offset - 1);
+		a->first_chunk_ts =
+			http_message_time_at(rs, (uint64_t)a->ex.first_content_offset - 1);
 	if (o->prices && price_cost(o->prices, &a->ex, &a->cost_usd) == 0)
 		a->has_cost = true;
 	return 0;

@@ -8,11 +8,10 @@
  * message_delta is cumulative: the last value wins.
  */
 #include <errno.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "llm.h"
 #include "proto/sse.h"
 #include "util/dynbuf.h"
@@ -20,171 +19,6 @@
 #define TEXT_CAP (1u << 20)
 /* content block indexes beyond this are ignored (bounds state, not work) */
 #define MAX_BLOCKS 128
-
-static int worse(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
-/* Parses a JSON object; -EBADMSG when it is not one, -ENOMEM. */
-static int parse_object(const char *s, size_t n, json_t **out)
-{
-	json_error_t jerr;
-	json_t *v;
-
-	*out = NULL;
-	v = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
-	if (!v)
-		return json_error_code(&jerr) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return -EBADMSG;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Replaces *dst with a copy of obj[key] when that is a string. */
-static int dup_key(char **dst, const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	char *p;
-
-	if (!s)
-		return 0;
-	p = strdup(s);
-	if (!p)
-		return -ENOMEM;
-	free(*dst);
-	*dst = p;
-	return 0;
-}
-
-static int dup_str(char **dst, const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		return -ENOMEM;
-	free(*dst);
-	*dst = p;
-	return 0;
-}
-
-/*
- * The error type when the body named none: the HTTP status for an error
- * status, OTel's "_OTHER" for an error reported inside a 2xx response.
- */
-static int status_error(const struct llm_http *h, struct llm_exchange *ex)
-{
-	char code[16];
-
-	if (ex->error_type)
-		return 0;
-	if (h->status >= 400) {
-		snprintf(code, sizeof(code), "%d", h->status);
-		return dup_str(&ex->error_type, code);
-	}
-	return ex->error_message ? dup_str(&ex->error_type, "_OTHER") : 0;
-}
-
-static double num_key(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-/* Appends v (stolen) to arr; a NULL v means an allocation failed. */
-static int push(json_t *arr, json_t *v)
-{
-	if (!v || json_array_append_new(arr, v))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Sets o[k] = v (stolen); a NULL v means an allocation failed. */
-static int put(json_t *o, const char *k, json_t *v)
-{
-	if (!v || json_object_set_new(o, k, v))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Sets o[k] to src[sk] (shared) when it exists. */
-static int put_ref(json_t *o, const char *k, const json_t *src, const char *sk)
-{
-	json_t *v = json_object_get(src, sk);
-
-	return v ? put(o, k, json_incref(v)) : 0;
-}
-
-/* Sets o[k] to src[sk] (shared) when it is a string: names and ids only. */
-static int put_str(json_t *o, const char *k, const json_t *src, const char *sk)
-{
-	json_t *v = json_object_get(src, sk);
-
-	return json_is_string(v) ? put(o, k, json_incref(v)) : 0;
-}
-
-static json_t *typed(const char *type)
-{
-	json_t *o = json_object();
-
-	if (o && put(o, "type", json_string(type))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* Length of s[0..n) without a trailing partial UTF-8 sequence (a capped
- * buffer can end mid-character, which jansson refuses). */
-static size_t utf8_trim(const char *s, size_t n)
-{
-	size_t i = n, k = 0;
-
-	while (i > 0 && k < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-		i--;
-		k++;
-	}
-	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
-		unsigned char c = (unsigned char)s[i - 1];
-		size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-
-		if (k + 1 != want)
-			return i - 1;
-	}
-	return n;
-}
-
-static json_t *text_part_buf(const char *type, const struct dynbuf *b)
-{
-	const char *s = b->buf ? b->buf : "";
-	json_t *content = json_stringn(s, utf8_trim(s, b->len)), *p;
-
-	if (!content)
-		return NULL;
-	p = typed(type);
-	if (put(p, "content", content)) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
-}
-
-static json_t *text_part(const char *type, const json_t *str)
-{
-	json_t *p = typed(type);
-
-	if (put(p, "content", json_incref((json_t *)str))) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
-}
 
 /* tool_result content without image/document payloads. */
 static json_t *result_content(json_t *content)
@@ -195,13 +29,12 @@ static json_t *result_content(json_t *content)
 	if (!json_is_array(content))
 		return json_incref(content);
 	out = json_array();
-	json_array_foreach(content, i, b)
-	{
+	json_array_foreach(content, i, b) {
 		const char *t = json_string_value(json_object_get(b, "type"));
-		json_t *c = t && (!strcmp(t, "image") || !strcmp(t, "document")) ? typed(t) :
+		json_t *c = t && (!strcmp(t, "image") || !strcmp(t, "document")) ? lj_typed(t) :
 										   json_incref(b);
 
-		if (push(out, c)) {
+		if (lj_push(out, c)) {
 			json_decref(out);
 			return NULL;
 		}
@@ -209,144 +42,86 @@ static json_t *result_content(json_t *content)
 	return out;
 }
 
-static json_t *tool_call_part(const json_t *id, const json_t *name, json_t *args)
-{
-	json_t *p = typed("tool_call");
-	int err = 0;
-
-	if (json_is_string(id))
-		err = put(p, "id", json_incref((json_t *)id));
-	if (!err && json_is_string(name))
-		err = put(p, "name", json_incref((json_t *)name));
-	if (!err && args)
-		err = put(p, "arguments", json_incref(args));
-	if (err) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
-}
-
 /* Appends one content block as an OTel part; malformed blocks are skipped. */
 static int add_block(json_t *parts, const json_t *b)
 {
 	const char *t = json_string_value(json_object_get(b, "type"));
-	json_t *p, *v;
+	json_t *p, *v, *r;
 
 	if (!t)
 		return 0;
 	if (!strcmp(t, "text")) {
 		v = json_object_get(b, "text");
-		return json_is_string(v) ? push(parts, text_part("text", v)) : 0;
+		return json_is_string(v) ? lj_push(parts, lj_str_part("text", v)) : 0;
 	}
 	if (!strcmp(t, "thinking")) {
 		v = json_object_get(b, "thinking");
-		return json_is_string(v) ? push(parts, text_part("reasoning", v)) : 0;
+		return json_is_string(v) ? lj_push(parts, lj_str_part("reasoning", v)) : 0;
 	}
 	if (!strcmp(t, "tool_use") || !strcmp(t, "server_tool_use"))
-		return push(parts,
-			    tool_call_part(json_object_get(b, "id"), json_object_get(b, "name"),
-					   json_object_get(b, "input")));
+		return lj_push(parts, lj_tool_call_part(json_object_get(b, "id"),
+							json_object_get(b, "name"),
+							json_object_get(b, "input")));
 	if (!strcmp(t, "tool_result")) {
-		p = typed("tool_call_response");
-		if (put_str(p, "id", b, "tool_use_id"))
-			goto oom;
 		v = json_object_get(b, "content");
-		if (v && put(p, "response", result_content(v)))
-			goto oom;
-		return push(parts, p);
+		r = v ? result_content(v) : NULL;
+		if (v && !r)
+			return -ENOMEM;
+		p = lj_tool_response_part(json_object_get(b, "tool_use_id"), r);
+		json_decref(r);
+		return lj_push(parts, p);
 	}
 	/* image, document, redacted_thinking, server tool results: kind only,
 	 * never the payload */
-	return push(parts, typed(t));
-oom:
-	json_decref(p);
-	return -ENOMEM;
+	return lj_push(parts, lj_typed(t));
 }
 
-/* A string or an array of blocks as a new array of parts. */
-static int content_parts(const json_t *content, json_t **out)
+/* Appends the parts of content, a string or an array of blocks. */
+static int add_content(json_t *parts, const json_t *content)
 {
-	json_t *parts = json_array(), *b;
-	size_t i;
-	int err = 0;
-
-	*out = NULL;
-	if (!parts)
-		return -ENOMEM;
-	if (json_is_string(content)) {
-		err = push(parts, text_part("text", content));
-	} else if (json_is_array(content)) {
-		json_array_foreach(content, i, b)
-		{
-			err = add_block(parts, b);
-			if (err)
-				break;
-		}
-	}
-	if (err) {
-		json_decref(parts);
-		return err;
-	}
-	*out = parts;
-	return 0;
-}
-
-static int decode_messages(const json_t *msgs, struct llm_exchange *ex)
-{
-	const json_t *m;
+	const json_t *b;
 	size_t i;
 	int err;
 
-	if (!json_is_array(msgs))
-		return 0;
-	ex->input_messages = json_array();
-	if (!ex->input_messages)
-		return -ENOMEM;
-	json_array_foreach(msgs, i, m)
-	{
-		const char *role = json_string_value(json_object_get(m, "role"));
-		json_t *parts;
-
-		if (!json_is_object(m))
-			continue;
-		err = content_parts(json_object_get(m, "content"), &parts);
-		if (!err)
-			err = push(ex->input_messages, llm_message(role ? role : "user", parts));
+	if (json_is_string(content))
+		return lj_push(parts, lj_str_part("text", content));
+	json_array_foreach(content, i, b) {
+		err = add_block(parts, b);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static int decode_tools(const json_t *tools, struct llm_exchange *ex)
+/* A string or an array of blocks as a new array of parts. */
+static int content_parts(const json_t *content, json_t **out)
 {
-	const json_t *t;
-	size_t i;
+	return lj_build_array(out, add_content, content);
+}
 
-	if (!json_is_array(tools))
-		return 0;
-	ex->tool_definitions = json_array();
-	if (!ex->tool_definitions)
-		return -ENOMEM;
-	json_array_foreach(tools, i, t)
-	{
-		const char *type = json_string_value(json_object_get(t, "type"));
-		json_t *d;
+/* Appends one messages[] entry to msgs. */
+static int add_message(const json_t *m, json_t *msgs)
+{
+	const char *role = json_string_value(json_object_get(m, "role"));
+	json_t *parts;
+	int err;
 
-		if (!json_is_object(t))
-			continue;
-		/* client tools have no type (or "custom"); server tools name theirs */
-		d = typed(type && strcmp(type, "custom") ? type : "function");
-		if (put_str(d, "name", t, "name") || put_str(d, "description", t, "description") ||
-		    put_ref(d, "parameters", t, "input_schema")) {
-			json_decref(d);
-			return -ENOMEM;
-		}
-		if (push(ex->tool_definitions, d))
-			return -ENOMEM;
-	}
-	return 0;
+	err = content_parts(json_object_get(m, "content"), &parts);
+	if (!err)
+		err = lj_push(msgs, llm_message(role ? role : "user", parts));
+	return err;
+}
+
+/* Appends one tools[] entry to defs. */
+static int add_tool(const json_t *t, json_t *defs)
+{
+	const char *type = json_string_value(json_object_get(t, "type"));
+
+	/* client tools have no type (or "custom"); server tools name theirs */
+	return lj_push(defs,
+		       lj_tool_def(type && strcmp(type, "custom") ? type : "function",
+				   json_object_get(t, "name"), json_object_get(t, "description"),
+				   json_object_get(t, "input_schema")));
 }
 
 static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
@@ -354,23 +129,22 @@ static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
 	json_t *req, *sys;
 	int err;
 
-	err = parse_object(h->req_body, h->req_len, &req);
+	err = lj_parse_object(h->req_body, h->req_len, &req);
 	if (err)
 		return err;
-	err = dup_key(&ex->request_model, req, "model");
-	if (llm_int_key(req, "max_tokens") >= 0)
-		ex->max_tokens = llm_int_key(req, "max_tokens");
-	ex->temperature = num_key(req, "temperature");
-	ex->top_p = num_key(req, "top_p");
+	err = lj_dup_key(&ex->request_model, req, "model");
+	lj_request_params(ex, req, "max_tokens");
 	if (json_is_true(json_object_get(req, "stream")))
 		ex->stream = true;
 	sys = json_object_get(req, "system");
 	if (!err && (json_is_string(sys) || json_is_array(sys)))
 		err = content_parts(sys, &ex->system_instructions);
 	if (!err)
-		err = decode_messages(json_object_get(req, "messages"), ex);
+		err = lj_each_object(json_object_get(req, "messages"), &ex->input_messages,
+				     add_message);
 	if (!err)
-		err = decode_tools(json_object_get(req, "tools"), ex);
+		err = lj_each_object(json_object_get(req, "tools"), &ex->tool_definitions,
+				     add_tool);
 	json_decref(req);
 	return err;
 }
@@ -422,9 +196,9 @@ static int decode_error(const json_t *body, struct llm_exchange *ex)
 
 	if (!json_is_object(e))
 		return 0;
-	err = dup_key(&ex->error_type, e, "type");
+	err = lj_dup_key(&ex->error_type, e, "type");
 	if (!err)
-		err = dup_key(&ex->error_message, e, "message");
+		err = lj_dup_key(&ex->error_message, e, "message");
 	return err;
 }
 
@@ -437,7 +211,7 @@ static int set_output(struct llm_exchange *ex, json_t *parts, const char *stop)
 		return -ENOMEM;
 	if (stop) {
 		ex->finish_reasons = json_array();
-		if (push(ex->finish_reasons, json_string(stop))) {
+		if (lj_push(ex->finish_reasons, json_string(stop))) {
 			json_decref(parts);
 			return -ENOMEM;
 		}
@@ -449,12 +223,12 @@ static int set_output(struct llm_exchange *ex, json_t *parts, const char *stop)
 	msg = llm_message("assistant", parts);
 	if (!msg)
 		return -ENOMEM;
-	if (stop && put(msg, "finish_reason", json_string(stop))) {
+	if (stop && lj_put(msg, "finish_reason", json_string(stop))) {
 		json_decref(msg);
 		return -ENOMEM;
 	}
 	ex->output_messages = json_array();
-	return push(ex->output_messages, msg);
+	return lj_push(ex->output_messages, msg);
 }
 
 static int decode_response(const struct llm_http *h, struct llm_exchange *ex)
@@ -463,14 +237,14 @@ static int decode_response(const struct llm_http *h, struct llm_exchange *ex)
 	json_t *resp, *parts;
 	int err;
 
-	err = parse_object(h->resp_body, h->resp_len, &resp);
+	err = lj_parse_object(h->resp_body, h->resp_len, &resp);
 	if (err)
 		return err;
 	err = decode_error(resp, ex);
 	if (!err)
-		err = dup_key(&ex->response_id, resp, "id");
+		err = lj_dup_key(&ex->response_id, resp, "id");
 	if (!err)
-		err = dup_key(&ex->response_model, resp, "model");
+		err = lj_dup_key(&ex->response_model, resp, "model");
 	if (!err && json_is_array(json_object_get(resp, "content"))) {
 		err = content_parts(json_object_get(resp, "content"), &parts);
 		if (!err)
@@ -573,14 +347,15 @@ static int on_block_delta(struct astream *st, const json_t *data, bool *content)
 	return 0;
 }
 
-static int on_event(struct astream *st, const struct sse_event *ev, struct llm_exchange *ex)
+static int on_event(void *arg, const struct sse_event *ev, struct llm_exchange *ex)
 {
+	struct astream *st = arg;
 	const char *name = ev->event;
 	json_t *data;
 	bool content = false;
 	int err;
 
-	err = parse_object(ev->data, ev->data_len, &data);
+	err = lj_parse_object(ev->data, ev->data_len, &data);
 	if (err)
 		return err == -ENOMEM ? err : 0; /* a broken event is skipped */
 	if (!name[0])
@@ -590,9 +365,9 @@ static int on_event(struct astream *st, const struct sse_event *ev, struct llm_e
 	} else if (!strcmp(name, "message_start")) {
 		const json_t *m = json_object_get(data, "message");
 
-		err = dup_key(&ex->response_id, m, "id");
+		err = lj_dup_key(&ex->response_id, m, "id");
 		if (!err)
-			err = dup_key(&ex->response_model, m, "model");
+			err = lj_dup_key(&ex->response_model, m, "model");
 		usage_merge(&st->usage, json_object_get(m, "usage"));
 	} else if (!strcmp(name, "content_block_start")) {
 		on_block_start(st, data);
@@ -601,7 +376,7 @@ static int on_event(struct astream *st, const struct sse_event *ev, struct llm_e
 		if (content && ex->first_content_offset < 0)
 			ex->first_content_offset = (int64_t)ev->end_off;
 	} else if (!strcmp(name, "message_delta")) {
-		err = dup_key(&st->stop_reason, json_object_get(data, "delta"), "stop_reason");
+		err = lj_dup_key(&st->stop_reason, json_object_get(data, "delta"), "stop_reason");
 		usage_merge(&st->usage, json_object_get(data, "usage"));
 	} else if (!strcmp(name, "message_stop")) {
 		st->complete = true;
@@ -619,27 +394,27 @@ static json_t *block_part(struct sblock *b)
 
 	switch (b->kind) {
 	case BLK_TEXT:
-		return text_part_buf("text", &b->buf);
+		return lj_content_part("text", b->buf.buf, b->buf.len);
 	case BLK_THINKING:
-		return text_part_buf("reasoning", &b->buf);
+		return lj_content_part("reasoning", b->buf.buf, b->buf.len);
 	case BLK_TOOL:
 		/* input is sent as partial_json fragments; if they do not join
 		 * into JSON (cut stream) the text is still worth keeping */
 		if (b->buf.len) {
 			args = json_loadb(s, b->buf.len, JSON_ALLOW_NUL, NULL);
 			if (!args)
-				args = json_stringn(s, utf8_trim(s, b->buf.len));
+				args = json_stringn(s, lj_utf8_trim(s, b->buf.len));
 			if (!args)
 				return NULL;
 		} else {
 			args = json_incref(json_object_get(b->start, "input"));
 		}
-		p = tool_call_part(json_object_get(b->start, "id"),
-				   json_object_get(b->start, "name"), args);
+		p = lj_tool_call_part(json_object_get(b->start, "id"),
+				      json_object_get(b->start, "name"), args);
 		json_decref(args);
 		return p;
 	default:
-		return typed(json_string_value(json_object_get(b->start, "type")));
+		return lj_typed(json_string_value(json_object_get(b->start, "type")));
 	}
 }
 
@@ -652,7 +427,7 @@ static int stream_output(struct astream *st, struct llm_exchange *ex)
 	for (int i = 0; i < MAX_BLOCKS; i++) {
 		if (st->blocks[i].kind == BLK_NONE)
 			continue;
-		if (push(parts, block_part(&st->blocks[i]))) {
+		if (lj_push(parts, block_part(&st->blocks[i]))) {
 			json_decref(parts);
 			return -ENOMEM;
 		}
@@ -663,25 +438,13 @@ static int stream_output(struct astream *st, struct llm_exchange *ex)
 static int decode_stream(const struct llm_http *h, struct llm_exchange *ex)
 {
 	struct astream *st = calloc(1, sizeof(*st));
-	struct sse_iter it;
-	struct sse_event ev;
-	int err = 0, r;
+	int err;
 
 	if (!st)
 		return -ENOMEM;
 	st->usage = (struct ausage){ -1, -1, -1, -1, -1 };
 	ex->stream = true;
-	sse_iter_init(&it, h->resp_body, h->resp_len, TEXT_CAP);
-	while ((r = sse_next(&it, &ev)) == 1) {
-		if (ev.truncated)
-			continue;
-		err = on_event(st, &ev, ex);
-		if (err)
-			break;
-	}
-	if (r < 0)
-		err = r;
-	sse_iter_free(&it);
+	err = lj_sse_each(h, TEXT_CAP, on_event, st, ex);
 	if (!err)
 		err = stream_output(st, ex);
 	usage_apply(&st->usage, &ex->usage);
@@ -702,9 +465,7 @@ static bool body_is_sse(const struct llm_http *h)
 	const char *b = h->resp_body;
 	size_t n = h->resp_len;
 
-	if (llm_is_sse(h))
-		return true;
-	return (n >= 6 && !memcmp(b, "event:", 6)) || (n >= 5 && !memcmp(b, "data:", 5));
+	return lj_body_is_sse(h) || (n >= 6 && !memcmp(b, "event:", 6));
 }
 
 int anthropic_decode(const struct llm_http *h, struct llm_exchange *ex)
@@ -720,12 +481,5 @@ int anthropic_decode(const struct llm_http *h, struct llm_exchange *ex)
 		r = decode_stream(h, ex);
 	else if (h->resp_len)
 		r = decode_response(h, ex);
-	/* a proxy's HTML error page or a cut body: status and incomplete tell it */
-	if (r == -EBADMSG && (h->status >= 400 || h->resp_incomplete || h->resp_truncated))
-		r = 0;
-	err = worse(err, r);
-	if (h->resp_incomplete || h->resp_truncated)
-		ex->incomplete = true;
-	err = worse(err, status_error(h, ex));
-	return err;
+	return lj_decode_end(h, ex, err, r);
 }

@@ -11,11 +11,11 @@
  * so both are read.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "llm.h"
 #include "proto/sse.h"
 #include "util/dynbuf.h"
@@ -24,151 +24,12 @@
 #define MAX_CANDS 64
 #define MAX_PARTS 128
 
-static int worse(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
-/* Parses a JSON object; -EBADMSG when it is not one, -ENOMEM. */
-static int parse_object(const char *s, size_t n, json_t **out)
-{
-	json_error_t jerr;
-	json_t *v;
-
-	*out = NULL;
-	v = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
-	if (!v)
-		return json_error_code(&jerr) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return -EBADMSG;
-	}
-	*out = v;
-	return 0;
-}
-
 /* obj[camel], else obj[snake]. */
 static json_t *get2(const json_t *obj, const char *camel, const char *snake)
 {
 	json_t *v = json_object_get(obj, camel);
 
 	return v ? v : json_object_get(obj, snake);
-}
-
-static int dup_str(char **dst, const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		return -ENOMEM;
-	free(*dst);
-	*dst = p;
-	return 0;
-}
-
-/*
- * The error type when the body named none: the HTTP status for an error
- * status, OTel's "_OTHER" for an error reported inside a 2xx response.
- */
-static int status_error(const struct llm_http *h, struct llm_exchange *ex)
-{
-	char code[16];
-
-	if (ex->error_type)
-		return 0;
-	if (h->status >= 400) {
-		snprintf(code, sizeof(code), "%d", h->status);
-		return dup_str(&ex->error_type, code);
-	}
-	return ex->error_message ? dup_str(&ex->error_type, "_OTHER") : 0;
-}
-
-/* Replaces *dst with a copy of v when it is a string. */
-static int dup_json_str(char **dst, const json_t *v)
-{
-	return json_is_string(v) ? dup_str(dst, json_string_value(v)) : 0;
-}
-
-static double num_val(const json_t *v)
-{
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static int64_t int_val(const json_t *v)
-{
-	return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
-}
-
-/* Appends v (stolen) to arr; a NULL v means an allocation failed. */
-static int push(json_t *arr, json_t *v)
-{
-	if (!v || json_array_append_new(arr, v))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Sets o[k] = v (stolen); a NULL v means an allocation failed. */
-static int put(json_t *o, const char *k, json_t *v)
-{
-	if (!v || json_object_set_new(o, k, v))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Sets o[k] to v (shared) when v exists. */
-static int put_ref(json_t *o, const char *k, const json_t *v)
-{
-	return v ? put(o, k, json_incref((json_t *)v)) : 0;
-}
-
-/* Sets o[k] to v (shared) when v is a string: names and ids only. */
-static int put_str(json_t *o, const char *k, const json_t *v)
-{
-	return json_is_string(v) ? put(o, k, json_incref((json_t *)v)) : 0;
-}
-
-static json_t *typed(const char *type)
-{
-	json_t *o = json_object();
-
-	if (o && put(o, "type", json_string(type))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* Length of s[0..n) without a trailing partial UTF-8 sequence (a capped
- * buffer can end mid-character, which jansson refuses). */
-static size_t utf8_trim(const char *s, size_t n)
-{
-	size_t i = n, k = 0;
-
-	while (i > 0 && k < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-		i--;
-		k++;
-	}
-	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
-		unsigned char c = (unsigned char)s[i - 1];
-		size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-
-		if (k + 1 != want)
-			return i - 1;
-	}
-	return n;
-}
-
-static json_t *content_part(const char *type, const char *s, size_t n)
-{
-	json_t *p = typed(type);
-
-	if (put(p, "content", json_stringn(s, utf8_trim(s, n)))) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
 }
 
 /* The model name from .../models/{model}:action (tunedModels too). */
@@ -208,21 +69,8 @@ static json_t *media_part(const json_t *blob)
 		type = "audio";
 	else if (mime && !strncmp(mime, "video/", 6))
 		type = "video";
-	p = typed(type);
-	if (mime && put(p, "mime_type", json_string(mime))) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
-}
-
-static json_t *call_part(const json_t *fc)
-{
-	json_t *p = typed("tool_call");
-
-	if (put_str(p, "id", json_object_get(fc, "id")) ||
-	    put_str(p, "name", json_object_get(fc, "name")) ||
-	    put_ref(p, "arguments", json_object_get(fc, "args"))) {
+	p = lj_typed(type);
+	if (mime && lj_put(p, "mime_type", json_string(mime))) {
 		json_decref(p);
 		return NULL;
 	}
@@ -231,16 +79,12 @@ static json_t *call_part(const json_t *fc)
 
 static json_t *response_part(const json_t *fr)
 {
-	json_t *p = typed("tool_call_response"), *id = json_object_get(fr, "id");
+	const json_t *id = json_object_get(fr, "id");
 
 	/* function responses are matched by name when the call had no id */
 	if (!json_is_string(id))
 		id = json_object_get(fr, "name");
-	if (put_str(p, "id", id) || put_ref(p, "response", json_object_get(fr, "response"))) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
+	return lj_tool_response_part(id, json_object_get(fr, "response"));
 }
 
 /* Appends a non-text part; unknown parts are skipped. */
@@ -249,17 +93,19 @@ static int add_other_part(json_t *parts, const json_t *p)
 	const json_t *v;
 
 	if ((v = get2(p, "functionCall", "function_call")) && json_is_object(v))
-		return push(parts, call_part(v));
+		return lj_push(parts, lj_tool_call_part(json_object_get(v, "id"),
+							json_object_get(v, "name"),
+							json_object_get(v, "args")));
 	if ((v = get2(p, "functionResponse", "function_response")) && json_is_object(v))
-		return push(parts, response_part(v));
+		return lj_push(parts, response_part(v));
 	if ((v = get2(p, "inlineData", "inline_data")) && json_is_object(v))
-		return push(parts, media_part(v));
+		return lj_push(parts, media_part(v));
 	if ((v = get2(p, "fileData", "file_data")) && json_is_object(v))
-		return push(parts, media_part(v));
+		return lj_push(parts, media_part(v));
 	if (get2(p, "executableCode", "executable_code"))
-		return push(parts, typed("executable_code"));
+		return lj_push(parts, lj_typed("executable_code"));
 	if (get2(p, "codeExecutionResult", "code_execution_result"))
-		return push(parts, typed("code_execution_result"));
+		return lj_push(parts, lj_typed("code_execution_result"));
 	return 0;
 }
 
@@ -268,36 +114,31 @@ static bool is_thought(const json_t *p)
 	return json_is_true(json_object_get(p, "thought"));
 }
 
-/* Content.parts as OTel parts (request side: one part per Gemini part). */
-static int parts_of(const json_t *content, json_t **out)
+/* Appends the parts of a Content (request side: one part per Gemini part). */
+static int add_parts(json_t *parts, const json_t *content)
 {
-	json_t *parts = json_array(), *list = json_object_get(content, "parts"), *p, *t;
+	const json_t *list = json_object_get(content, "parts"), *p, *t;
 	size_t i;
-	int err = 0;
+	int err;
 
-	*out = NULL;
-	if (!parts)
-		return -ENOMEM;
-	json_array_foreach(list, i, p)
-	{
+	json_array_foreach(list, i, p) {
 		if (json_array_size(parts) >= MAX_PARTS)
 			break;
 		t = json_object_get(p, "text");
 		if (json_is_string(t))
-			err = push(parts,
-				   content_part(is_thought(p) ? "reasoning" : "text",
-						json_string_value(t), json_string_length(t)));
+			err = lj_push(parts, lj_str_part(is_thought(p) ? "reasoning" : "text", t));
 		else
 			err = add_other_part(parts, p);
 		if (err)
-			break;
+			return err;
 	}
-	if (err) {
-		json_decref(parts);
-		return err;
-	}
-	*out = parts;
 	return 0;
+}
+
+/* Content.parts as a new array of OTel parts. */
+static int parts_of(const json_t *content, json_t **out)
+{
+	return lj_build_array(out, add_parts, content);
 }
 
 static const char *otel_role(const char *role)
@@ -311,41 +152,25 @@ static const char *otel_role(const char *role)
 	return role;
 }
 
-static int decode_contents(const json_t *contents, struct llm_exchange *ex)
+/* Appends one contents[] entry to msgs. */
+static int add_content(const json_t *c, json_t *msgs)
 {
-	const json_t *c;
-	size_t i;
+	const char *role = otel_role(json_string_value(json_object_get(c, "role")));
+	json_t *parts;
 	int err;
 
-	if (!json_is_array(contents))
-		return 0;
-	ex->input_messages = json_array();
-	if (!ex->input_messages)
-		return -ENOMEM;
-	json_array_foreach(contents, i, c)
-	{
-		json_t *parts;
-
-		if (!json_is_object(c))
-			continue;
-		err = parts_of(c, &parts);
-		if (!err)
-			err = push(ex->input_messages,
-				   llm_message(
-					   otel_role(json_string_value(json_object_get(c, "role"))),
-					   parts));
-		if (err)
-			return err;
-	}
-	return 0;
+	err = parts_of(c, &parts);
+	if (!err)
+		err = lj_push(msgs, llm_message(role, parts));
+	return err;
 }
 
 static int decode_system(const json_t *si, struct llm_exchange *ex)
 {
 	if (json_is_string(si)) {
 		ex->system_instructions = json_array();
-		return push(ex->system_instructions,
-			    llm_text_part(json_string_value(si), json_string_length(si)));
+		return lj_push(ex->system_instructions,
+			       llm_text_part(json_string_value(si), json_string_length(si)));
 	}
 	if (!json_is_object(si))
 		return 0;
@@ -354,18 +179,12 @@ static int decode_system(const json_t *si, struct llm_exchange *ex)
 
 static int add_function_decl(json_t *defs, const json_t *fd)
 {
-	json_t *d = typed("function"), *params;
+	const json_t *params = get2(fd, "parameters", "parameters_json_schema");
 
-	params = get2(fd, "parameters", "parameters_json_schema");
 	if (!params)
 		params = json_object_get(fd, "parametersJsonSchema");
-	if (put_str(d, "name", json_object_get(fd, "name")) ||
-	    put_str(d, "description", json_object_get(fd, "description")) ||
-	    put_ref(d, "parameters", params)) {
-		json_decref(d);
-		return -ENOMEM;
-	}
-	return push(defs, d);
+	return lj_push(defs, lj_tool_def("function", json_object_get(fd, "name"),
+					 json_object_get(fd, "description"), params));
 }
 
 static int decode_tools(const json_t *tools, struct llm_exchange *ex)
@@ -380,19 +199,16 @@ static int decode_tools(const json_t *tools, struct llm_exchange *ex)
 	ex->tool_definitions = json_array();
 	if (!ex->tool_definitions)
 		return -ENOMEM;
-	json_array_foreach(tools, i, t)
-	{
-		json_object_foreach((json_t *)t, key, v)
-		{
+	json_array_foreach(tools, i, t) {
+		json_object_foreach((json_t *)t, key, v) {
 			if (json_array_size(ex->tool_definitions) >= MAX_PARTS)
 				return 0;
 			if (strcmp(key, "functionDeclarations") &&
 			    strcmp(key, "function_declarations")) {
 				/* built-in tools (googleSearch, codeExecution...) */
-				err = push(ex->tool_definitions, typed(key));
+				err = lj_push(ex->tool_definitions, lj_typed(key));
 			} else {
-				json_array_foreach(v, j, fd)
-				{
+				json_array_foreach(v, j, fd) {
 					if (json_array_size(ex->tool_definitions) >= MAX_PARTS)
 						return 0;
 					if (json_is_object(fd))
@@ -413,16 +229,17 @@ static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
 	json_t *req, *gc;
 	int err;
 
-	err = parse_object(h->req_body, h->req_len, &req);
+	err = lj_parse_object(h->req_body, h->req_len, &req);
 	if (err)
 		return err;
 	gc = get2(req, "generationConfig", "generation_config");
-	ex->temperature = num_val(json_object_get(gc, "temperature"));
-	ex->top_p = num_val(get2(gc, "topP", "top_p"));
-	ex->max_tokens = int_val(get2(gc, "maxOutputTokens", "max_output_tokens"));
+	ex->temperature = lj_num(json_object_get(gc, "temperature"));
+	ex->top_p = lj_num(get2(gc, "topP", "top_p"));
+	ex->max_tokens = lj_int(get2(gc, "maxOutputTokens", "max_output_tokens"));
 	err = decode_system(get2(req, "systemInstruction", "system_instruction"), ex);
 	if (!err)
-		err = decode_contents(json_object_get(req, "contents"), ex);
+		err = lj_each_object(json_object_get(req, "contents"), &ex->input_messages,
+				     add_content);
 	if (!err)
 		err = decode_tools(json_object_get(req, "tools"), ex);
 	json_decref(req);
@@ -453,8 +270,9 @@ static int flush_pending(struct gcand *c)
 	int err = 0;
 
 	if (c->kind != PEND_NONE && json_array_size(c->parts) < MAX_PARTS)
-		err = push(c->parts, content_part(c->kind == PEND_THOUGHT ? "reasoning" : "text",
-						  c->pend.buf ? c->pend.buf : "", c->pend.len));
+		err = lj_push(c->parts,
+			      lj_content_part(c->kind == PEND_THOUGHT ? "reasoning" : "text",
+					      c->pend.buf ? c->pend.buf : "", c->pend.len));
 	dynbuf_reset(&c->pend);
 	c->kind = PEND_NONE;
 	return err;
@@ -491,8 +309,7 @@ static int cand_add(struct gcand *c, const json_t *cand, bool *content)
 		dynbuf_init(&c->pend, TEXT_CAP);
 		c->used = true;
 	}
-	json_array_foreach(list, i, p)
-	{
+	json_array_foreach(list, i, p) {
 		t = json_object_get(p, "text");
 		if (json_is_string(t)) {
 			err = cand_text(c, p, t, content);
@@ -511,7 +328,7 @@ static int cand_add(struct gcand *c, const json_t *cand, bool *content)
 	}
 	t = get2(cand, "finishReason", "finish_reason");
 	if (json_is_string(t))
-		err = dup_json_str(&c->finish, t);
+		err = lj_dup_json(&c->finish, t);
 	return err;
 }
 
@@ -524,16 +341,16 @@ static int decode_error(const json_t *body, struct llm_exchange *ex)
 	if (!json_is_object(e))
 		return 0;
 	if (json_is_string(status)) {
-		err = dup_json_str(&ex->error_type, status);
+		err = lj_dup_json(&ex->error_type, status);
 	} else if (json_is_integer(json_object_get(e, "code"))) {
 		char code[24];
 
 		snprintf(code, sizeof(code), "%lld",
 			 (long long)json_integer_value(json_object_get(e, "code")));
-		err = dup_str(&ex->error_type, code);
+		err = lj_dup_str(&ex->error_type, code);
 	}
 	if (!err)
-		err = dup_json_str(&ex->error_message, json_object_get(e, "message"));
+		err = lj_dup_json(&ex->error_message, json_object_get(e, "message"));
 	return err;
 }
 
@@ -546,7 +363,7 @@ static int block_reason(const json_t *chunk, struct llm_exchange *ex)
 		return 0;
 	if (!ex->extra && !(ex->extra = json_object()))
 		return -ENOMEM;
-	return put_ref(ex->extra, "gcp.gemini.prompt_block_reason", r);
+	return lj_put_ref(ex->extra, "gcp.gemini.prompt_block_reason", r);
 }
 
 /* One GenerateContentResponse; end_off is where it ends in the body. */
@@ -560,8 +377,7 @@ static int on_chunk(struct gstate *st, const json_t *chunk, size_t end_off, stru
 	if (json_is_object(json_object_get(chunk, "error"))) {
 		return decode_error(chunk, ex);
 	}
-	json_array_foreach(cands, i, cand)
-	{
+	json_array_foreach(cands, i, cand) {
 		const json_t *ix = json_object_get(cand, "index");
 		json_int_t idx = json_is_integer(ix) ? json_integer_value(ix) : (json_int_t)i;
 
@@ -580,9 +396,9 @@ static int on_chunk(struct gstate *st, const json_t *chunk, size_t end_off, stru
 		json_decref(st->usage);
 		st->usage = json_incref((json_t *)u);
 	}
-	err = dup_json_str(&ex->response_model, get2(chunk, "modelVersion", "model_version"));
+	err = lj_dup_json(&ex->response_model, get2(chunk, "modelVersion", "model_version"));
 	if (!err)
-		err = dup_json_str(&ex->response_id, get2(chunk, "responseId", "response_id"));
+		err = lj_dup_json(&ex->response_id, get2(chunk, "responseId", "response_id"));
 	if (!err)
 		err = block_reason(chunk, ex);
 	if (content && st->chunked && ex->first_content_offset < 0)
@@ -590,31 +406,23 @@ static int on_chunk(struct gstate *st, const json_t *chunk, size_t end_off, stru
 	return err;
 }
 
+static int on_event(void *st, const struct sse_event *ev, struct llm_exchange *ex)
+{
+	json_t *chunk;
+	int err;
+
+	err = lj_parse_object(ev->data, ev->data_len, &chunk);
+	if (err)
+		return err == -ENOMEM ? err : 0; /* a broken event is skipped */
+	err = on_chunk(st, chunk, ev->end_off, ex);
+	json_decref(chunk);
+	return err;
+}
+
 static int decode_sse(const struct llm_http *h, struct gstate *st, struct llm_exchange *ex)
 {
-	struct sse_iter it;
-	struct sse_event ev;
-	json_t *chunk;
-	int err = 0, r;
+	int err = lj_sse_each(h, TEXT_CAP, on_event, st, ex);
 
-	sse_iter_init(&it, h->resp_body, h->resp_len, TEXT_CAP);
-	while ((r = sse_next(&it, &ev)) == 1) {
-		if (ev.truncated)
-			continue;
-		err = parse_object(ev.data, ev.data_len, &chunk);
-		if (err == -ENOMEM)
-			break;
-		err = 0;
-		if (!chunk)
-			continue; /* a broken event is skipped */
-		err = on_chunk(st, chunk, ev.end_off, ex);
-		json_decref(chunk);
-		if (err)
-			break;
-	}
-	if (r < 0)
-		err = r;
-	sse_iter_free(&it);
 	/* no end marker: the last chunk carries finishReason */
 	if (!st->finished)
 		ex->incomplete = true;
@@ -671,10 +479,10 @@ static int decode_array(const struct llm_http *h, struct gstate *st, struct llm_
 
 static int set_usage(const json_t *u, struct llm_usage *out)
 {
-	int64_t prompt = int_val(get2(u, "promptTokenCount", "prompt_token_count"));
-	int64_t tool = int_val(get2(u, "toolUsePromptTokenCount", "tool_use_prompt_token_count"));
-	int64_t cand = int_val(get2(u, "candidatesTokenCount", "candidates_token_count"));
-	int64_t thoughts = int_val(get2(u, "thoughtsTokenCount", "thoughts_token_count"));
+	int64_t prompt = lj_int(get2(u, "promptTokenCount", "prompt_token_count"));
+	int64_t tool = lj_int(get2(u, "toolUsePromptTokenCount", "tool_use_prompt_token_count"));
+	int64_t cand = lj_int(get2(u, "candidatesTokenCount", "candidates_token_count"));
+	int64_t thoughts = lj_int(get2(u, "thoughtsTokenCount", "thoughts_token_count"));
 
 	if (!u)
 		return 0;
@@ -684,7 +492,7 @@ static int set_usage(const json_t *u, struct llm_usage *out)
 		out->output_tokens = (cand > 0 ? cand : 0) + (thoughts > 0 ? thoughts : 0);
 	out->reasoning_output_tokens = thoughts;
 	out->cache_read_input_tokens =
-		int_val(get2(u, "cachedContentTokenCount", "cached_content_token_count"));
+		lj_int(get2(u, "cachedContentTokenCount", "cached_content_token_count"));
 	return 0;
 }
 
@@ -694,35 +502,16 @@ static int build_output(struct gstate *st, struct llm_exchange *ex)
 
 	for (int i = 0; i < MAX_CANDS; i++) {
 		struct gcand *c = &st->c[i];
-		json_t *msg;
 
 		if (!c->used)
 			continue;
 		err = flush_pending(c);
-		if (err)
-			return err;
-		if (!ex->output_messages && !(ex->output_messages = json_array()))
-			return -ENOMEM;
-		msg = llm_message("assistant", json_incref(c->parts));
-		if (c->finish && msg && put(msg, "finish_reason", json_string(c->finish))) {
-			json_decref(msg);
-			return -ENOMEM;
-		}
-		err = push(ex->output_messages, msg);
-		if (!err && c->finish) {
-			if (!ex->finish_reasons && !(ex->finish_reasons = json_array()))
-				return -ENOMEM;
-			err = push(ex->finish_reasons, json_string(c->finish));
-		}
+		if (!err)
+			err = lj_add_output(ex, json_incref(c->parts), c->finish);
 		if (err)
 			return err;
 	}
 	return 0;
-}
-
-static bool body_is_sse(const struct llm_http *h)
-{
-	return llm_is_sse(h) || (h->resp_len >= 5 && !memcmp(h->resp_body, "data:", 5));
 }
 
 static int decode_response(const struct llm_http *h, struct llm_exchange *ex)
@@ -734,7 +523,7 @@ static int decode_response(const struct llm_http *h, struct llm_exchange *ex)
 
 	if (!st)
 		return -ENOMEM;
-	if (body_is_sse(h)) {
+	if (lj_body_is_sse(h)) {
 		ex->stream = true;
 		st->chunked = true;
 		err = decode_sse(h, st, ex);
@@ -742,14 +531,14 @@ static int decode_response(const struct llm_http *h, struct llm_exchange *ex)
 		st->chunked = true;
 		err = decode_array(h, st, ex);
 	} else {
-		err = parse_object(h->resp_body, h->resp_len, &resp);
+		err = lj_parse_object(h->resp_body, h->resp_len, &resp);
 		if (!err) {
 			err = on_chunk(st, resp, h->resp_len, ex);
 			json_decref(resp);
 		}
 	}
 	if (err != -ENOMEM)
-		err = worse(err, build_output(st, ex));
+		err = lj_err_worse(err, build_output(st, ex));
 	set_usage(st->usage, &ex->usage);
 	for (int i = 0; i < MAX_CANDS; i++) {
 		json_decref(st->c[i].parts);
@@ -776,15 +565,8 @@ int gemini_decode(const struct llm_http *h, struct llm_exchange *ex)
 	ex->operation = "generate_content";
 	ex->stream = ends_with(h->path, ":streamGenerateContent");
 	err = model_from_path(h->path, ex);
-	err = worse(err, decode_request(h, ex));
+	err = lj_err_worse(err, decode_request(h, ex));
 	if (h->resp_len)
 		r = decode_response(h, ex);
-	/* a proxy's HTML error page or a cut body: status and incomplete tell it */
-	if (r == -EBADMSG && (h->status >= 400 || h->resp_incomplete || h->resp_truncated))
-		r = 0;
-	err = worse(err, r);
-	if (h->resp_incomplete || h->resp_truncated)
-		ex->incomplete = true;
-	err = worse(err, status_error(h, ex));
-	return err;
+	return lj_decode_end(h, ex, err, r);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The normalised exchange, API detection and the decoders' shared helpers. */
 #include "llm.h"
+#include "json_util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -215,11 +216,7 @@ int llm_decode(enum llm_api api, const struct llm_http *h, struct llm_exchange *
 
 json_t *llm_text_part(const char *s, size_t len)
 {
-	json_t *content = json_stringn(s, len);
-
-	if (!content)
-		return NULL;
-	return json_pack("{s:s, s:o}", "type", "text", "content", content);
+	return lj_part("text", lj_string_lossy(s, len));
 }
 
 json_t *llm_message(const char *role, json_t *parts)
@@ -238,17 +235,15 @@ char *llm_strdup_key(const json_t *obj, const char *key)
 
 int64_t llm_int_key(const json_t *obj, const char *key)
 {
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+	return lj_int(json_object_get(obj, key));
 }
 
 static bool ctype_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);
 
-	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
-							ct[n] == ' ');
+	return ct && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 bool llm_is_sse(const struct llm_http *h)

@@ -73,7 +73,8 @@ struct llm_http {
 struct llm_exchange {
 	enum llm_api api;
 	const char *operation; /* OTel gen_ai.operation.name (static string) */
-	const char *api_family; /* "openai", "anthropic", "gcp.gemini", "ollama", "tgi", "llama.cpp" */
+	const char
+		*api_family; /* "openai", "anthropic", "gcp.gemini", "ollama", "tgi", "llama.cpp" */
 	char *request_model, *response_model, *response_id, *conversation_id;
 	char *system_fingerprint; /* OpenAI-style servers: tells vLLM / llama.cpp apart */
 	bool stream; /* the response was streamed (SSE / NDJSON) */
@@ -132,14 +133,16 @@ int ollama_decode(enum llm_api api, const struct llm_http *h, struct llm_exchang
 int tgi_decode(const struct llm_http *h, struct llm_exchange *ex);
 int llamacpp_decode(const struct llm_http *h, struct llm_exchange *ex);
 
-/* Helpers shared by the decoders (agent/llm/llm.c). */
-/* A new {"type":"text","content":s} part; NULL on -ENOMEM. */
+/* Helpers shared by the decoders (agent/llm/llm.c; more in json_util.h). */
+/* A new {"type":"text","content":s[0..len)} part, each byte of s that is not
+ * part of well-formed UTF-8 replaced by U+FFFD; NULL only on -ENOMEM. */
 json_t *llm_text_part(const char *s, size_t len);
 /* A new {"role": role, "parts": parts} message (steals parts). */
 json_t *llm_message(const char *role, json_t *parts);
 /* A string copy of obj[key] if it is a string, else NULL (caller frees). */
 char *llm_strdup_key(const json_t *obj, const char *key);
-/* obj[key] as an integer when it is one, else -1. */
+/* obj[key] when it is a non-negative integer, else -1 (absent: a negative
+ * count or limit is treated as not given). */
 int64_t llm_int_key(const json_t *obj, const char *key);
 /* True when the response declares an event stream (text/event-stream). */
 bool llm_is_sse(const struct llm_http *h);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "llm.h"
 #include "proto/sse.h"
 #include "util/dynbuf.h"
@@ -73,22 +74,6 @@ static bool streq(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-/* Appends v (stolen) to arr; -ENOMEM when v is NULL or the append fails. */
-static int arr_push(json_t *arr, json_t *v)
-{
-	if (!v || json_array_append_new(arr, v) != 0)
-		return -ENOMEM;
-	return 0;
-}
-
-/* Sets o[k] = v (stolen); -ENOMEM when v is NULL or the set fails. */
-static int obj_set(json_t *o, const char *k, json_t *v)
-{
-	if (!v || json_object_set_new(o, k, v) != 0)
-		return -ENOMEM;
-	return 0;
-}
-
 /* *dst = copy of s, unless *dst is already set or s is NULL or empty. */
 static int set_once(char **dst, const char *s)
 {
@@ -96,17 +81,6 @@ static int set_once(char **dst, const char *s)
 		return 0;
 	*dst = strdup(s);
 	return *dst ? 0 : -ENOMEM;
-}
-
-static int set_replace(char **dst, const char *s)
-{
-	char *c = strdup(s);
-
-	if (!c)
-		return -ENOMEM;
-	free(*dst);
-	*dst = c;
-	return 0;
 }
 
 /* A copy of a JSON string (embedded NULs kept). */
@@ -124,91 +98,11 @@ static json_t *parse_json(const char *buf, size_t len)
 	return json_loadb(buf, len, OA_JSON_FLAGS, &jerr);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629, as jansson
- * checks it: no overlongs, surrogates or code points past U+10FFFF), 0 when
- * it is not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
-	    (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-		return 0;
-	return need;
-}
-
-/*
- * A JSON string of bytes that should be UTF-8: text cut at a cap may end in
- * half a character, so each invalid byte becomes U+FFFD rather than losing
- * the whole text (json_stringn refuses invalid UTF-8).
- */
-static json_t *json_string_lossy(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k, o = 0;
-	json_t *v;
-	char *fix;
-
-	if (!s)
-		return json_string("");
-	while (i < n && (k = utf8_seq_len(u + i, n - i)) != 0)
-		i += k;
-	if (i == n)
-		return json_stringn(s, n);
-	if (n > (SIZE_MAX - 1) / 3)
-		return NULL;
-	fix = malloc(n * 3 + 1);
-	if (!fix)
-		return NULL;
-	for (i = 0; i < n; i += k) {
-		k = utf8_seq_len(u + i, n - i);
-		if (k) {
-			memcpy(fix + o, s + i, k);
-			o += k;
-		} else {
-			memcpy(fix + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			k = 1;
-		}
-	}
-	v = json_stringn(fix, o);
-	free(fix);
-	return v;
-}
-
-/* {"type": type, "content": s}. */
+/* {"type": type, "content": s}: text cut at a cap may end in half a
+ * character, kept as U+FFFD. */
 static json_t *content_part(const char *type, const char *s, size_t n)
 {
-	json_t *p = json_object();
-
-	if (!p || obj_set(p, "type", json_string(type)) ||
-	    obj_set(p, "content", json_string_lossy(s, n))) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
-}
-
-static json_t *content_part_j(const char *type, const json_t *s)
-{
-	return content_part(type, json_string_value(s), json_string_length(s));
-}
-
-/* {"type": type} for content that is not copied (images, audio, files). */
-static json_t *kind_part(const char *type)
-{
-	return json_pack("{s:s}", "type", type);
+	return lj_part(type, lj_string_lossy(s, n));
 }
 
 /* Tool call arguments: the parsed JSON when the text is an object or an
@@ -217,7 +111,7 @@ static json_t *args_value_bytes(const char *s, size_t n)
 {
 	json_t *v = parse_json(s, n);
 
-	return v ? v : json_string_lossy(s, n);
+	return v ? v : lj_string_lossy(s, n);
 }
 
 static json_t *args_value(const json_t *v)
@@ -230,16 +124,15 @@ static json_t *args_value(const json_t *v)
 /* {"type":"tool_call","id"?,"name"?,"arguments"?}; args is stolen. */
 static json_t *tool_call_part(const char *id, const char *name, json_t *args)
 {
-	json_t *p = json_object();
-	int err;
+	json_t *p = lj_typed("tool_call");
+	int err = p ? 0 : -ENOMEM;
 
-	err = p ? obj_set(p, "type", json_string("tool_call")) : -ENOMEM;
 	if (!err && id && *id)
-		err = obj_set(p, "id", json_string(id));
+		err = lj_put(p, "id", json_string(id));
 	if (!err && name)
-		err = obj_set(p, "name", json_string(name));
+		err = lj_put(p, "name", json_string(name));
 	if (!err && args)
-		err = obj_set(p, "arguments", json_incref(args));
+		err = lj_put(p, "arguments", json_incref(args));
 	json_decref(args);
 	if (err) {
 		json_decref(p);
@@ -260,8 +153,7 @@ static json_t *content_text(const json_t *content)
 	if (!json_is_array(content))
 		return json_incref((json_t *)content);
 	dynbuf_init(&b, OA_TEXT_CAP);
-	json_array_foreach(content, i, p)
-	{
+	json_array_foreach(content, i, p) {
 		const json_t *t = json_is_string(p) ? p : json_object_get(p, "text");
 
 		if (json_is_string(t) &&
@@ -270,7 +162,7 @@ static json_t *content_text(const json_t *content)
 			return NULL;
 		}
 	}
-	v = json_string_lossy(b.buf, b.len);
+	v = lj_string_lossy(b.buf, b.len);
 	dynbuf_free(&b);
 	return v;
 }
@@ -291,30 +183,28 @@ static int content_to_parts(const json_t *content, json_t *parts)
 
 	if (json_is_string(content)) {
 		if (json_string_length(content))
-			err = arr_push(parts, content_part_j("text", content));
+			err = lj_push(parts, lj_str_part("text", content));
 		return err;
 	}
 	if (!json_is_array(content))
 		return 0;
-	json_array_foreach(content, i, p)
-	{
+	json_array_foreach(content, i, p) {
 		const char *type = jstr(p, "type");
 		const json_t *text = json_object_get(p, "text");
 
 		if (json_is_string(p)) {
-			err = arr_push(parts, content_part_j("text", p));
+			err = lj_push(parts, lj_str_part("text", p));
 		} else if (!type) {
 			continue;
 		} else if ((streq(type, "text") || streq(type, "input_text") ||
 			    streq(type, "output_text")) &&
 			   json_is_string(text)) {
-			err = arr_push(parts, content_part_j("text", text));
+			err = lj_push(parts, lj_str_part("text", text));
 		} else if (streq(type, "refusal") &&
 			   json_is_string(json_object_get(p, "refusal"))) {
-			err = arr_push(parts,
-				       content_part_j("refusal", json_object_get(p, "refusal")));
+			err = lj_push(parts, lj_str_part("refusal", json_object_get(p, "refusal")));
 		} else {
-			err = arr_push(parts, kind_part(type));
+			err = lj_push(parts, lj_typed(type));
 		}
 		if (err)
 			return err;
@@ -350,8 +240,7 @@ static int chat_tool_calls_to_parts(const json_t *msg, json_t *parts, int *budge
 	json_t *tc;
 	int err;
 
-	json_array_foreach(tcs, i, tc)
-	{
+	json_array_foreach(tcs, i, tc) {
 		json_t *part;
 
 		if (*budget <= 0)
@@ -361,7 +250,7 @@ static int chat_tool_calls_to_parts(const json_t *msg, json_t *parts, int *budge
 		part = chat_tool_call_part(tc);
 		if (!part)
 			continue; /* not a tool call shape, or -ENOMEM: either way nothing to add */
-		err = arr_push(parts, part);
+		err = lj_push(parts, part);
 		if (err)
 			return err;
 		(*budget)--;
@@ -369,8 +258,8 @@ static int chat_tool_calls_to_parts(const json_t *msg, json_t *parts, int *budge
 	if (json_is_object(fc) && *budget > 0) {
 		const json_t *args = json_object_get(fc, "arguments");
 
-		err = arr_push(parts, tool_call_part(NULL, jstr(fc, "name"),
-						     args ? args_value(args) : NULL));
+		err = lj_push(parts, tool_call_part(NULL, jstr(fc, "name"),
+						    args ? args_value(args) : NULL));
 		if (err)
 			return err;
 		(*budget)--;
@@ -381,14 +270,13 @@ static int chat_tool_calls_to_parts(const json_t *msg, json_t *parts, int *budge
 /* {"type":"tool_call_response","id"?,"response"} for a tool result. */
 static json_t *tool_response_part(const char *id, const json_t *content)
 {
-	json_t *p = json_object();
-	int err;
+	json_t *p = lj_typed("tool_call_response");
+	int err = p ? 0 : -ENOMEM;
 
-	err = p ? obj_set(p, "type", json_string("tool_call_response")) : -ENOMEM;
 	if (!err && id && *id)
-		err = obj_set(p, "id", json_string(id));
+		err = lj_put(p, "id", json_string(id));
 	if (!err)
-		err = obj_set(p, "response", content ? content_text(content) : json_null());
+		err = lj_put(p, "response", content ? content_text(content) : json_null());
 	if (err) {
 		json_decref(p);
 		return NULL;
@@ -401,11 +289,11 @@ static int push_message(json_t *msgs, const char *role, json_t *parts, const cha
 {
 	json_t *m = llm_message(role, parts);
 
-	if (m && name && *name && obj_set(m, "name", json_string(name))) {
+	if (m && name && *name && lj_put(m, "name", json_string(name))) {
 		json_decref(m);
 		return -ENOMEM;
 	}
-	return arr_push(msgs, m);
+	return lj_push(msgs, m);
 }
 
 static int chat_decode_message(const json_t *m, json_t *msgs, int *budget)
@@ -422,7 +310,7 @@ static int chat_decode_message(const json_t *m, json_t *msgs, int *budget)
 		role = "user";
 	if (streq(role, "tool") || streq(role, "function")) {
 		/* the deprecated "function" role is a tool result without a call id */
-		err = arr_push(parts, tool_response_part(jstr(m, "tool_call_id"), content));
+		err = lj_push(parts, tool_response_part(jstr(m, "tool_call_id"), content));
 		if (err) {
 			json_decref(parts);
 			return err;
@@ -431,12 +319,12 @@ static int chat_decode_message(const json_t *m, json_t *msgs, int *budget)
 	}
 	v = json_object_get(m, "reasoning_content");
 	if (json_is_string(v) && json_string_length(v))
-		err = arr_push(parts, content_part_j("reasoning", v));
+		err = lj_push(parts, lj_str_part("reasoning", v));
 	if (!err)
 		err = content_to_parts(content, parts);
 	v = json_object_get(m, "refusal");
 	if (!err && json_is_string(v))
-		err = arr_push(parts, content_part_j("refusal", v));
+		err = lj_push(parts, lj_str_part("refusal", v));
 	if (!err)
 		err = chat_tool_calls_to_parts(m, parts, budget);
 	if (err) {
@@ -458,8 +346,7 @@ static int chat_decode_messages(const json_t *req, struct llm_exchange *ex)
 	out = json_array();
 	if (!out)
 		return -ENOMEM;
-	json_array_foreach(msgs, i, m)
-	{
+	json_array_foreach(msgs, i, m) {
 		if (!json_is_object(m))
 			continue;
 		err = chat_decode_message(m, out, &budget);
@@ -489,14 +376,14 @@ static json_t *tool_def(const json_t *t, const char *type)
 	name = jstr(src, "name");
 	desc = jstr(src, "description");
 	params = json_object_get(src, "parameters");
-	d = json_object();
-	err = d ? obj_set(d, "type", json_string(type)) : -ENOMEM;
+	d = lj_typed(type);
+	err = d ? 0 : -ENOMEM;
 	if (!err && name)
-		err = obj_set(d, "name", json_string(name));
+		err = lj_put(d, "name", json_string(name));
 	if (!err && desc)
-		err = obj_set(d, "description", json_string(desc));
+		err = lj_put(d, "description", json_string(desc));
 	if (!err && json_is_object(params))
-		err = obj_set(d, "parameters", json_incref((json_t *)params));
+		err = lj_put(d, "parameters", json_incref((json_t *)params));
 	if (err) {
 		json_decref(d);
 		return NULL;
@@ -514,21 +401,19 @@ static int decode_tool_defs(const json_t *req, struct llm_exchange *ex)
 
 	if (!defs)
 		return -ENOMEM;
-	json_array_foreach(tools, i, t)
-	{
+	json_array_foreach(tools, i, t) {
 		const char *type = jstr(t, "type");
 
 		if (!json_is_object(t))
 			continue;
-		err = arr_push(defs, tool_def(t, type ? type : "function"));
+		err = lj_push(defs, tool_def(t, type ? type : "function"));
 		if (err)
 			goto fail;
 	}
-	json_array_foreach(fns, i, t)
-	{
+	json_array_foreach(fns, i, t) {
 		if (!json_is_object(t))
 			continue;
-		err = arr_push(defs, tool_def(t, "function"));
+		err = lj_push(defs, tool_def(t, "function"));
 		if (err)
 			goto fail;
 	}
@@ -550,7 +435,7 @@ static int extra_set(struct llm_exchange *ex, const char *k, json_t *v)
 			return -ENOMEM;
 		}
 	}
-	return obj_set(ex->extra, k, v);
+	return lj_put(ex->extra, k, v);
 }
 
 static int extra_str(struct llm_exchange *ex, const char *k, const json_t *v)
@@ -567,9 +452,8 @@ static json_t *string_list(const json_t *v)
 	if (json_is_string(v))
 		return json_pack("[o]", jcopy(v));
 	arr = json_array();
-	json_array_foreach(v, i, s)
-	{
-		if (json_is_string(s) && arr_push(arr, jcopy(s))) {
+	json_array_foreach(v, i, s) {
+		if (json_is_string(s) && lj_push(arr, jcopy(s))) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -676,19 +560,18 @@ static int prompt_to_parts(const json_t *v, json_t *parts)
 	int err = 0;
 
 	if (json_is_string(v))
-		return arr_push(parts, content_part_j("text", v));
+		return lj_push(parts, lj_str_part("text", v));
 	if (!json_is_array(v))
 		return 0;
 	if (json_is_integer(json_array_get(v, 0)))
-		return arr_push(parts, json_pack("{s:s, s:I}", "type", "tokens", "count",
-						 (json_int_t)json_array_size(v)));
-	json_array_foreach(v, i, e)
-	{
+		return lj_push(parts, json_pack("{s:s, s:I}", "type", "tokens", "count",
+						(json_int_t)json_array_size(v)));
+	json_array_foreach(v, i, e) {
 		if (json_is_string(e))
-			err = arr_push(parts, content_part_j("text", e));
+			err = lj_push(parts, lj_str_part("text", e));
 		else if (json_is_array(e))
-			err = arr_push(parts, json_pack("{s:s, s:I}", "type", "tokens", "count",
-							(json_int_t)json_array_size(e)));
+			err = lj_push(parts, json_pack("{s:s, s:I}", "type", "tokens", "count",
+						       (json_int_t)json_array_size(e)));
 		if (err)
 			return err;
 	}
@@ -740,9 +623,9 @@ static int push_assistant_part(json_t *msgs, json_t *part)
 	if (!part)
 		return -ENOMEM;
 	if (parts)
-		return arr_push(parts, part);
+		return lj_push(parts, part);
 	parts = json_array();
-	if (arr_push(parts, part)) {
+	if (lj_push(parts, part)) {
 		json_decref(parts);
 		return -ENOMEM;
 	}
@@ -758,13 +641,12 @@ static int reasoning_item_parts(const json_t *item, json_t *parts)
 	int err;
 
 	for (k = 0; k < 2; k++) {
-		json_array_foreach(json_object_get(item, keys[k]), i, p)
-		{
+		json_array_foreach(json_object_get(item, keys[k]), i, p) {
 			const json_t *t = json_object_get(p, "text");
 
 			if (!json_is_string(t))
 				continue;
-			err = arr_push(parts, content_part_j("reasoning", t));
+			err = lj_push(parts, lj_str_part("reasoning", t));
 			if (err)
 				return err;
 		}
@@ -795,8 +677,8 @@ static int responses_input_item(const json_t *item, json_t *msgs)
 	if (!parts)
 		return -ENOMEM;
 	if (streq(type, "function_call_output") || streq(type, "custom_tool_call_output")) {
-		err = arr_push(parts, tool_response_part(jstr(item, "call_id"),
-							 json_object_get(item, "output")));
+		err = lj_push(parts, tool_response_part(jstr(item, "call_id"),
+							json_object_get(item, "output")));
 		role = "tool";
 	} else if (streq(type, "reasoning")) {
 		err = reasoning_item_parts(item, parts);
@@ -830,8 +712,7 @@ static int responses_decode_input(const json_t *input, struct llm_exchange *ex)
 	msgs = json_array();
 	if (!msgs)
 		return -ENOMEM;
-	json_array_foreach(input, i, item)
-	{
+	json_array_foreach(input, i, item) {
 		if (json_is_object(item))
 			err = responses_input_item(item, msgs);
 		if (err) {
@@ -856,13 +737,12 @@ static int responses_decode_request(const json_t *req, struct llm_exchange *ex)
 		/* instructions may also be a list of input messages */
 		err = parts ? 0 : -ENOMEM;
 		if (!err && json_is_string(instr)) {
-			err = arr_push(parts, content_part_j("text", instr));
+			err = lj_push(parts, lj_str_part("text", instr));
 		} else if (!err) {
 			size_t i;
 			json_t *m;
 
-			json_array_foreach(instr, i, m)
-			{
+			json_array_foreach(instr, i, m) {
 				err = content_to_parts(json_object_get(m, "content"), parts);
 				if (err)
 					break;
@@ -941,16 +821,6 @@ static void responses_usage(const json_t *u, struct llm_usage *out)
 	out->reasoning_output_tokens = llm_int_key(o, "reasoning_tokens");
 }
 
-static int set_status_error(struct llm_exchange *ex, int status)
-{
-	char buf[16];
-
-	if (ex->error_type)
-		return 0;
-	snprintf(buf, sizeof(buf), "%d", status);
-	return set_replace(&ex->error_type, buf);
-}
-
 /*
  * Records an error: its type, else its code (string or integer: vLLM and
  * llama.cpp put the HTTP status there), else the HTTP status, else "_OTHER"
@@ -966,19 +836,19 @@ static int set_error(struct llm_exchange *ex, const char *type, const json_t *co
 	if (ex->error_type)
 		return 0;
 	if (type && *type) {
-		err = set_replace(&ex->error_type, type);
+		err = lj_dup_str(&ex->error_type, type);
 	} else if (json_is_string(code) && json_string_length(code)) {
-		err = set_replace(&ex->error_type, json_string_value(code));
+		err = lj_dup_str(&ex->error_type, json_string_value(code));
 	} else if (json_is_integer(code)) {
 		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(code));
-		err = set_replace(&ex->error_type, buf);
+		err = lj_dup_str(&ex->error_type, buf);
 	} else if (status >= 400) {
-		err = set_status_error(ex, status);
+		err = lj_error_status(ex, status);
 	} else {
-		err = set_replace(&ex->error_type, "_OTHER");
+		err = lj_dup_str(&ex->error_type, "_OTHER");
 	}
 	if (!err && msg)
-		err = set_replace(&ex->error_message, msg);
+		err = lj_dup_str(&ex->error_message, msg);
 	return err;
 }
 
@@ -1015,9 +885,9 @@ static int push_finish_reason(struct llm_exchange *ex, json_t *msg, const char *
 		if (!ex->finish_reasons)
 			return -ENOMEM;
 	}
-	if (msg && obj_set(msg, "finish_reason", json_string(reason)))
+	if (msg && lj_put(msg, "finish_reason", json_string(reason)))
 		return -ENOMEM;
-	return arr_push(ex->finish_reasons, json_string(reason));
+	return lj_push(ex->finish_reasons, json_string(reason));
 }
 
 static int response_common(const json_t *r, struct llm_exchange *ex)
@@ -1048,18 +918,18 @@ static int chat_decode_choice(const json_t *c, bool completions, struct llm_exch
 	if (completions) {
 		v = json_object_get(c, "text");
 		if (json_is_string(v))
-			err = arr_push(parts, content_part_j("text", v));
+			err = lj_push(parts, lj_str_part("text", v));
 	} else if (json_is_object(m)) {
 		v = json_object_get(m, "reasoning_content");
 		if (!json_is_string(v))
 			v = json_object_get(m, "reasoning"); /* OpenRouter, newer vLLM */
 		if (json_is_string(v) && json_string_length(v))
-			err = arr_push(parts, content_part_j("reasoning", v));
+			err = lj_push(parts, lj_str_part("reasoning", v));
 		if (!err)
 			err = content_to_parts(json_object_get(m, "content"), parts);
 		v = json_object_get(m, "refusal");
 		if (!err && json_is_string(v))
-			err = arr_push(parts, content_part_j("refusal", v));
+			err = lj_push(parts, lj_str_part("refusal", v));
 		if (!err)
 			err = chat_tool_calls_to_parts(m, parts, budget);
 	}
@@ -1068,7 +938,7 @@ static int chat_decode_choice(const json_t *c, bool completions, struct llm_exch
 		return err;
 	}
 	msg = llm_message(role ? role : "assistant", parts);
-	err = arr_push(ex->output_messages, msg);
+	err = lj_push(ex->output_messages, msg);
 	if (!err)
 		err = push_finish_reason(ex, msg, jstr(c, "finish_reason"));
 	return err;
@@ -1150,17 +1020,17 @@ static int responses_output_item(const json_t *item, json_t *parts, bool *has_ca
 		return reasoning_item_parts(item, parts);
 	if (streq(type, "function_call") || streq(type, "custom_tool_call")) {
 		*has_call = true;
-		return arr_push(parts, responses_call_part(item));
+		return lj_push(parts, responses_call_part(item));
 	}
 	if (!type)
 		return 0;
 	/* built-in tools (web_search_call, code_interpreter_call, ...) run on the server */
 	p = json_pack("{s:s, s:s}", "type", "server_tool_call", "name", type);
-	if (p && jstr(item, "id") && obj_set(p, "id", json_string(jstr(item, "id")))) {
+	if (p && jstr(item, "id") && lj_put(p, "id", json_string(jstr(item, "id")))) {
 		json_decref(p);
 		return -ENOMEM;
 	}
-	return arr_push(parts, p);
+	return lj_push(parts, p);
 }
 
 /*
@@ -1199,8 +1069,7 @@ static int responses_decode_output(const json_t *r, struct llm_exchange *ex)
 	parts = json_array();
 	if (!parts)
 		return -ENOMEM;
-	json_array_foreach(out, i, item)
-	{
+	json_array_foreach(out, i, item) {
 		if (json_is_object(item))
 			err = responses_output_item(item, parts, &has_call);
 		if (err) {
@@ -1214,7 +1083,7 @@ static int responses_decode_output(const json_t *r, struct llm_exchange *ex)
 		json_decref(msg);
 		return -ENOMEM;
 	}
-	err = arr_push(ex->output_messages, msg);
+	err = lj_push(ex->output_messages, msg);
 	if (!err && !ex->finish_reasons)
 		err = push_finish_reason(ex, msg, responses_finish_reason(r, has_call));
 	return err;
@@ -1388,11 +1257,6 @@ static int chat_stream_tool(struct oa_stream *st, int slot, const json_t *frag)
 	return stream_tool_piece(t, jstr(frag, "id"), jstr(fn, "name"), args);
 }
 
-static bool nonempty(const json_t *s)
-{
-	return json_is_string(s) && json_string_length(s) > 0;
-}
-
 /* One delta (chat) or text (completions) of a choice; *content when it
  * carried content (not a role-only or finish-only chunk). */
 static int chat_stream_choice(struct oa_stream *st, const json_t *c, bool completions,
@@ -1408,26 +1272,25 @@ static int chat_stream_choice(struct oa_stream *st, const json_t *c, bool comple
 		return 0;
 	if (completions) {
 		v = json_object_get(c, "text");
-		*content |= nonempty(v);
+		*content |= lj_nonempty(v);
 		err = buf_add(&s->text, v);
 	} else if (json_is_object(d)) {
 		err = set_once(&s->role, jstr(d, "role"));
 		v = json_object_get(d, "content");
-		*content |= nonempty(v);
+		*content |= lj_nonempty(v);
 		if (!err)
 			err = buf_add(&s->text, v);
 		v = json_object_get(d, "reasoning_content");
 		if (!json_is_string(v))
 			v = json_object_get(d, "reasoning");
-		*content |= nonempty(v);
+		*content |= lj_nonempty(v);
 		if (!err)
 			err = buf_add(&s->reasoning, v);
 		v = json_object_get(d, "refusal");
-		*content |= nonempty(v);
+		*content |= lj_nonempty(v);
 		if (!err)
 			err = buf_add(&s->refusal, v);
-		json_array_foreach(json_object_get(d, "tool_calls"), i, frag)
-		{
+		json_array_foreach(json_object_get(d, "tool_calls"), i, frag) {
 			if (err)
 				break;
 			*content = true;
@@ -1445,7 +1308,7 @@ static int chat_stream_choice(struct oa_stream *st, const json_t *c, bool comple
 	}
 	v = json_object_get(c, "finish_reason");
 	if (!err && json_is_string(v))
-		err = set_replace(&s->finish_reason, json_string_value(v));
+		err = lj_dup_str(&s->finish_reason, json_string_value(v));
 	return err;
 }
 
@@ -1462,8 +1325,7 @@ static int chat_stream_chunk(struct oa_stream *st, const json_t *chunk, bool com
 	if (ex->error_type)
 		st->done = true; /* an error ends the stream: it is not cut off */
 	chat_usage(json_object_get(chunk, "usage"), &ex->usage);
-	json_array_foreach(choices, i, c)
-	{
+	json_array_foreach(choices, i, c) {
 		if (err)
 			break;
 		if (json_is_object(c))
@@ -1492,19 +1354,18 @@ static int slot_parts(const struct oa_stream *st, int no, json_t *parts)
 	json_t *args;
 
 	if (s->reasoning.len)
-		err = arr_push(parts,
-			       content_part("reasoning", s->reasoning.buf, s->reasoning.len));
+		err = lj_push(parts, content_part("reasoning", s->reasoning.buf, s->reasoning.len));
 	if (!err && s->text.len)
-		err = arr_push(parts, content_part("text", s->text.buf, s->text.len));
+		err = lj_push(parts, content_part("text", s->text.buf, s->text.len));
 	if (!err && s->refusal.len)
-		err = arr_push(parts, content_part("refusal", s->refusal.buf, s->refusal.len));
+		err = lj_push(parts, content_part("refusal", s->refusal.buf, s->refusal.len));
 	for (i = 0; i < st->n_tool && !err; i++) {
 		const struct oa_tool *t = &st->tool[i];
 
 		if (t->slot != no)
 			continue;
 		args = args_value_bytes(t->args.buf ? t->args.buf : "", t->args.len);
-		err = arr_push(parts, tool_call_part(t->id, t->name, args));
+		err = lj_push(parts, tool_call_part(t->id, t->name, args));
 	}
 	return err;
 }
@@ -1529,7 +1390,7 @@ static int chat_stream_finish(const struct oa_stream *st, struct llm_exchange *e
 			break;
 		}
 		msg = llm_message(s->role ? s->role : "assistant", parts);
-		err = arr_push(ex->output_messages, msg);
+		err = lj_push(ex->output_messages, msg);
 		if (!err)
 			err = push_finish_reason(ex, msg, s->finish_reason);
 	}
@@ -1668,12 +1529,12 @@ static int responses_stream_finish(const struct oa_stream *st, struct llm_exchan
 	/* a terminal event without its output items still gave the reason */
 	rs = json_array_get(ex->finish_reasons, 0);
 	if (!err && rs)
-		err = obj_set(msg, "finish_reason", jcopy(rs));
+		err = lj_put(msg, "finish_reason", jcopy(rs));
 	if (err) {
 		json_decref(msg);
 		return err;
 	}
-	return arr_push(ex->output_messages, msg);
+	return lj_push(ex->output_messages, msg);
 }
 
 /* The stream ended cleanly without [DONE] but every choice finished: some
@@ -1841,7 +1702,7 @@ int openai_decode(enum llm_api api, const struct llm_http *h, struct llm_exchang
 		ex->incomplete = true; /* no response at all */
 	}
 	if (!err && h->status >= 400)
-		err = set_status_error(ex, h->status);
+		err = lj_error_status(ex, h->status);
 	if (err == -ENOMEM)
 		return err;
 	return rerr ? rerr : err;

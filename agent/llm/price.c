@@ -30,7 +30,8 @@ int price_table_load(struct price_table *t, const char *text, size_t len, char *
 	}
 	models = json_object_get(root, "models");
 	per = json_object_get(root, "per");
-	if (!json_is_object(models) || (per && (!json_is_number(per) || json_number_value(per) <= 0))) {
+	if (!json_is_object(models) ||
+	    (per && (!json_is_number(per) || json_number_value(per) <= 0))) {
 		snprintf(err, err_size, "needs an object \"models\" and a positive number \"per\"");
 		json_decref(root);
 		return -EINVAL;

@@ -57,12 +57,19 @@ static bool body_has(const struct llm_http *h, const char *needle)
 	return h && h->resp_body && memmem(h->resp_body, h->resp_len, needle, strlen(needle));
 }
 
-const char *llm_provider(const char *host, const struct llm_exchange *ex,
-			 const struct llm_http *h)
+const char *llm_provider(const char *host, const struct llm_exchange *ex, const struct llm_http *h)
 {
 	for (size_t i = 0; host && i < sizeof(hosts) / sizeof(hosts[0]); i++)
 		if (fnmatch(hosts[i].glob, host, 0) == 0)
 			return hosts[i].provider;
+	/* Azure OpenAI's deployment paths, behind a gateway or a private endpoint */
+	if (h && h->path && strncmp(h->path, "/openai/deployments/", 20) == 0)
+		return "azure.ai.openai";
+	/* the LiteLLM proxy answers with its own headers, whatever the backend */
+	if (h && h->resp_header &&
+	    (h->resp_header(h->hdr_ctx, "x-litellm-call-id") ||
+	     h->resp_header(h->hdr_ctx, "x-litellm-model-id")))
+		return "litellm";
 	if (ex->api == LLM_API_OPENAI_CHAT || ex->api == LLM_API_OPENAI_COMPLETIONS ||
 	    ex->api == LLM_API_OPENAI_EMBEDDINGS || ex->api == LLM_API_OPENAI_RESPONSES) {
 		/* self-hosted OpenAI-compatible servers, by what their responses carry */

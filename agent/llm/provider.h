@@ -10,7 +10,6 @@
 #include "llm/llm.h"
 
 /* host: lower-case, no port, may be NULL. Returns a static string. */
-const char *llm_provider(const char *host, const struct llm_exchange *ex,
-			 const struct llm_http *h);
+const char *llm_provider(const char *host, const struct llm_exchange *ex, const struct llm_http *h);
 
 #endif

@@ -7,11 +7,10 @@
  * and x-generated-tokens response headers, which TGI always sends.
  */
 #include <errno.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "llm.h"
 #include "proto/sse.h"
 #include "util/dynbuf.h"
@@ -19,156 +18,33 @@
 #define TEXT_CAP (1u << 20)
 #define MAX_CHOICES 64
 
-static int worse(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
-static int dup_str(char **dst, const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		return -ENOMEM;
-	free(*dst);
-	*dst = p;
-	return 0;
-}
-
-/*
- * The error type when the body named none: the HTTP status for an error
- * status, OTel's "_OTHER" for an error reported inside a 2xx response.
- */
-static int status_error(const struct llm_http *h, struct llm_exchange *ex)
-{
-	char code[16];
-
-	if (ex->error_type)
-		return 0;
-	if (h->status >= 400) {
-		snprintf(code, sizeof(code), "%d", h->status);
-		return dup_str(&ex->error_type, code);
-	}
-	return ex->error_message ? dup_str(&ex->error_type, "_OTHER") : 0;
-}
-
-/* Replaces *dst with a copy of obj[key] when that is a string. */
-static int dup_key(char **dst, const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? dup_str(dst, s) : 0;
-}
-
-static double num_key(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-/* Appends v (stolen) to arr; a NULL v means an allocation failed. */
-static int push(json_t *arr, json_t *v)
-{
-	if (!v || json_array_append_new(arr, v))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Length of s[0..n) without a trailing partial UTF-8 sequence (a capped
- * buffer can end mid-character, which jansson refuses). */
-static size_t utf8_trim(const char *s, size_t n)
-{
-	size_t i = n, k = 0;
-
-	while (i > 0 && k < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-		i--;
-		k++;
-	}
-	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
-		unsigned char c = (unsigned char)s[i - 1];
-		size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-
-		if (k + 1 != want)
-			return i - 1;
-	}
-	return n;
-}
-
-/* Parses any JSON value; -EBADMSG when it is not JSON, -ENOMEM. */
-static int parse_json(const char *s, size_t n, json_t **out)
-{
-	json_error_t jerr;
-
-	*out = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
-	if (*out)
-		return 0;
-	return json_error_code(&jerr) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
-}
-
 static int decode_request(const struct llm_http *h, struct llm_exchange *ex)
 {
 	const json_t *params, *in;
 	json_t *req, *parts;
 	int err;
 
-	err = parse_json(h->req_body, h->req_len, &req);
+	err = lj_parse_object(h->req_body, h->req_len, &req);
 	if (err)
 		return err;
-	if (!json_is_object(req)) {
-		json_decref(req);
-		return -EBADMSG;
-	}
 	params = json_object_get(req, "parameters");
-	if (llm_int_key(params, "max_new_tokens") >= 0)
-		ex->max_tokens = llm_int_key(params, "max_new_tokens");
-	ex->temperature = num_key(params, "temperature");
-	ex->top_p = num_key(params, "top_p");
+	lj_request_params(ex, params, "max_new_tokens");
 	if (json_is_true(json_object_get(req, "stream")))
 		ex->stream = true;
 	in = json_object_get(req, "inputs");
 	if (json_is_string(in)) {
 		parts = json_array();
 		if (!parts ||
-		    push(parts, llm_text_part(json_string_value(in), json_string_length(in)))) {
+		    lj_push(parts, llm_text_part(json_string_value(in), json_string_length(in)))) {
 			json_decref(parts);
 			err = -ENOMEM;
 		} else {
 			ex->input_messages = json_array();
-			err = push(ex->input_messages, llm_message("user", parts));
+			err = lj_push(ex->input_messages, llm_message("user", parts));
 		}
 	}
 	json_decref(req);
 	return err;
-}
-
-/* The output message of one generation; finish may be NULL. */
-static int add_output(struct llm_exchange *ex, const char *text, size_t len, const char *finish)
-{
-	json_t *parts = json_array(), *msg;
-
-	if (push(parts, llm_text_part(text, utf8_trim(text, len)))) {
-		json_decref(parts);
-		return -ENOMEM;
-	}
-	msg = llm_message("assistant", parts);
-	if (msg && finish && json_object_set_new(msg, "finish_reason", json_string(finish))) {
-		json_decref(msg);
-		return -ENOMEM;
-	}
-	if (!ex->output_messages && !(ex->output_messages = json_array())) {
-		json_decref(msg);
-		return -ENOMEM;
-	}
-	if (push(ex->output_messages, msg))
-		return -ENOMEM;
-	if (!finish)
-		return 0;
-	if (!ex->finish_reasons && !(ex->finish_reasons = json_array()))
-		return -ENOMEM;
-	return push(ex->finish_reasons, json_string(finish));
 }
 
 static void add_count(int64_t *dst, int64_t v)
@@ -193,10 +69,10 @@ static void details_usage(const json_t *d, struct llm_exchange *ex)
 /* {"error": "...", "error_type": "..."} */
 static int decode_error(const json_t *o, struct llm_exchange *ex)
 {
-	int err = dup_key(&ex->error_message, o, "error");
+	int err = lj_dup_key(&ex->error_message, o, "error");
 
 	if (!err)
-		err = dup_key(&ex->error_type, o, "error_type");
+		err = lj_dup_key(&ex->error_type, o, "error_type");
 	return err;
 }
 
@@ -212,8 +88,8 @@ static int on_generation(const json_t *o, struct llm_exchange *ex)
 	details_usage(d, ex);
 	if (!json_is_string(text))
 		return 0;
-	return add_output(ex, json_string_value(text), json_string_length(text),
-			  json_string_value(json_object_get(d, "finish_reason")));
+	return lj_add_text_output(ex, json_string_value(text), json_string_length(text),
+				  json_string_value(json_object_get(d, "finish_reason")));
 }
 
 static int decode_json(const struct llm_http *h, struct llm_exchange *ex)
@@ -223,14 +99,13 @@ static int decode_json(const struct llm_http *h, struct llm_exchange *ex)
 	size_t i;
 	int err;
 
-	err = parse_json(h->resp_body, h->resp_len, &resp);
+	err = lj_parse_json(h->resp_body, h->resp_len, &resp);
 	if (err)
 		return err;
 	if (json_is_object(resp)) {
 		err = on_generation(resp, ex);
 	} else if (json_is_array(resp)) {
-		json_array_foreach(resp, i, o)
-		{
+		json_array_foreach(resp, i, o) {
 			if (i >= MAX_CHOICES)
 				break;
 			err = on_generation(o, ex);
@@ -244,19 +119,14 @@ static int decode_json(const struct llm_http *h, struct llm_exchange *ex)
 	return err;
 }
 
-struct tstream {
-	struct dynbuf text;
-	bool done;
-	char *finish;
-};
-
-static int on_event(struct tstream *st, const struct sse_event *ev, struct llm_exchange *ex)
+static int on_event(void *arg, const struct sse_event *ev, struct llm_exchange *ex)
 {
+	struct lj_text_stream *st = arg;
 	const json_t *tok, *t, *d;
 	json_t *o;
 	int err;
 
-	err = parse_json(ev->data, ev->data_len, &o);
+	err = lj_parse_json(ev->data, ev->data_len, &o);
 	if (err)
 		return err == -ENOMEM ? err : 0; /* a broken event is skipped */
 	if (!json_is_object(o))
@@ -268,20 +138,14 @@ static int on_event(struct tstream *st, const struct sse_event *ev, struct llm_e
 	tok = json_object_get(o, "token");
 	t = json_object_get(tok, "text");
 	/* special tokens (</s>, <|eot_id|>) are not text the user sees */
-	if (json_is_string(t) && !json_is_true(json_object_get(tok, "special")) &&
-	    json_string_length(t)) {
-		err = dynbuf_append(&st->text, json_string_value(t), json_string_length(t));
-		if (err != -ENOMEM)
-			err = 0;
-		if (ex->first_content_offset < 0)
-			ex->first_content_offset = (int64_t)ev->end_off;
-	}
+	if (!json_is_true(json_object_get(tok, "special")))
+		err = lj_text_stream_add(st, t, ev, ex);
 	d = json_object_get(o, "details");
 	if (json_is_object(d) || json_is_string(json_object_get(o, "generated_text"))) {
 		st->done = true;
 		details_usage(d, ex);
 		if (!err)
-			err = dup_key(&st->finish, d, "finish_reason");
+			err = lj_dup_key(&st->finish, d, "finish_reason");
 	}
 out:
 	json_decref(o);
@@ -290,30 +154,11 @@ out:
 
 static int decode_stream(const struct llm_http *h, struct llm_exchange *ex)
 {
-	struct tstream st = { 0 };
-	struct sse_iter it;
-	struct sse_event ev;
-	int err = 0, r;
+	struct lj_text_stream st;
+	int err;
 
-	ex->stream = true;
-	dynbuf_init(&st.text, TEXT_CAP);
-	sse_iter_init(&it, h->resp_body, h->resp_len, TEXT_CAP);
-	while ((r = sse_next(&it, &ev)) == 1) {
-		if (ev.truncated)
-			continue;
-		err = on_event(&st, &ev, ex);
-		if (err)
-			break;
-	}
-	if (r < 0)
-		err = r;
-	sse_iter_free(&it);
-	if (!err && (st.text.len || st.done))
-		err = add_output(ex, st.text.buf ? st.text.buf : "", st.text.len, st.finish);
-	if (!st.done)
-		ex->incomplete = true;
-	dynbuf_free(&st.text);
-	free(st.finish);
+	err = lj_text_stream_decode(h, TEXT_CAP, on_event, &st, ex);
+	lj_text_stream_free(&st);
 	return err;
 }
 
@@ -360,11 +205,6 @@ static int decode_headers(const struct llm_http *h, struct llm_exchange *ex)
 	return 0;
 }
 
-static bool body_is_sse(const struct llm_http *h)
-{
-	return llm_is_sse(h) || (h->resp_len >= 5 && !memcmp(h->resp_body, "data:", 5));
-}
-
 int tgi_decode(const struct llm_http *h, struct llm_exchange *ex)
 {
 	int err, r = 0;
@@ -373,17 +213,11 @@ int tgi_decode(const struct llm_http *h, struct llm_exchange *ex)
 	ex->operation = "text_completion";
 	ex->stream = h->path && !strcmp(h->path, "/generate_stream");
 	err = decode_request(h, ex);
-	if (h->resp_len && body_is_sse(h))
+	if (h->resp_len && lj_body_is_sse(h))
 		r = decode_stream(h, ex);
 	else if (h->resp_len)
 		r = decode_json(h, ex);
-	/* a proxy's HTML error page or a cut body: status and incomplete tell it */
-	if (r == -EBADMSG && (h->status >= 400 || h->resp_incomplete || h->resp_truncated))
-		r = 0;
-	err = worse(err, r);
-	err = worse(err, decode_headers(h, ex));
-	if (h->resp_incomplete || h->resp_truncated)
-		ex->incomplete = true;
-	err = worse(err, status_error(h, ex));
-	return err;
+	/* decode_headers only fails with -ENOMEM, which wins in any order */
+	err = lj_err_worse(err, decode_headers(h, ex));
+	return lj_decode_end(h, ex, err, r);
 }

@@ -8,6 +8,9 @@
 #include "proto/http1.h"
 #include "test.h"
 
+#define MAX_HDRS 32
+#define MAX_HDR_VALUE 512
+
 struct captured {
 	char *body;
 	size_t len;
@@ -15,7 +18,10 @@ struct captured {
 	char *target;
 	int status;
 	char ctype[128];
-	char hdrs[8][2][128];
+	struct {
+		char name[128];
+		char value[MAX_HDR_VALUE + 1];
+	} hdrs[MAX_HDRS];
 	int n_hdrs;
 	bool incomplete;
 };
@@ -34,9 +40,11 @@ static int capture_cb(struct http1_msg *m, void *ctx)
 	c->status = m->status;
 	c->incomplete = m->flags & HTTP1_F_INCOMPLETE;
 	snprintf(c->ctype, sizeof(c->ctype), "%s", ct ? ct : "");
-	for (size_t i = 0; i < m->n_headers && c->n_hdrs < 8; i++) {
-		snprintf(c->hdrs[c->n_hdrs][0], 128, "%s", m->headers[i].name);
-		snprintf(c->hdrs[c->n_hdrs][1], 128, "%s", m->headers[i].value);
+	for (size_t i = 0; i < m->n_headers && c->n_hdrs < MAX_HDRS; i++) {
+		snprintf(c->hdrs[c->n_hdrs].name, sizeof(c->hdrs[0].name), "%s",
+			 m->headers[i].name);
+		snprintf(c->hdrs[c->n_hdrs].value, sizeof(c->hdrs[0].value), "%s",
+			 m->headers[i].value);
 		c->n_hdrs++;
 	}
 	return 0;
@@ -58,7 +66,8 @@ static void parse_file(const char *path, enum http1_kind kind, const char *metho
 	    (!c->body && kind == HTTP1_REQUEST)) {
 		http1_parser_free(p);
 		free(raw);
-		test_fail_at(__FILE__, __LINE__, "tests/data/%s is not a complete HTTP message", path);
+		test_fail_at(__FILE__, __LINE__, "tests/data/%s is not a complete HTTP message",
+			     path);
 	}
 	http1_parser_free(p);
 	free(raw);
@@ -69,8 +78,8 @@ static const char *resp_header(const void *ctx, const char *name)
 	const struct captured *c = ctx;
 
 	for (int i = 0; i < c->n_hdrs; i++)
-		if (strcmp(c->hdrs[i][0], name) == 0)
-			return c->hdrs[i][1];
+		if (strcmp(c->hdrs[i].name, name) == 0)
+			return c->hdrs[i].value;
 	return NULL;
 }
 
@@ -146,8 +155,8 @@ int llm_json_subset_diff(const json_t *exp, const json_t *act, const char *path,
 	}
 	if (json_is_number(exp) && json_is_number(act)) {
 		if (fabs(json_number_value(exp) - json_number_value(act)) > 1e-9) {
-			snprintf(buf, size, "%s: actual %g, expected %g", path, json_number_value(act),
-				 json_number_value(exp));
+			snprintf(buf, size, "%s: actual %g, expected %g", path,
+				 json_number_value(act), json_number_value(exp));
 			return 1;
 		}
 		return 0;
@@ -170,13 +179,13 @@ void llm_fixture_check(const char *family, const char *name, const char *file, i
 	struct llm_exchange ex;
 	json_error_t jerr;
 	char path[256], diff[1024];
-	json_t *exp, *act;
+	json_t *exp, *act, *exp_rc;
 	size_t len;
 	char *text;
-	int bad;
+	int rc, bad = 0;
 
 	llm_exchange_init(&ex);
-	llm_fixture_decode(family, name, &ex);
+	rc = llm_fixture_decode(family, name, &ex);
 	snprintf(path, sizeof(path), "llm/%s/%s.expect.json", family, name);
 	text = test_read_data(path, &len);
 	if (!text)
@@ -185,8 +194,20 @@ void llm_fixture_check(const char *family, const char *name, const char *file, i
 	free(text);
 	if (!exp)
 		test_fail_at(file, line, "%s:%d: %s", path, jerr.line, jerr.text);
+	/* "rc", when given, is the decoder's return value, not an exchange field */
+	exp_rc = json_object_get(exp, "rc");
+	if (exp_rc && !json_is_integer(exp_rc)) {
+		snprintf(diff, sizeof(diff), "%s.rc: expected an integer in %s", name, path);
+		bad = 1;
+	} else if (exp_rc && json_integer_value(exp_rc) != rc) {
+		snprintf(diff, sizeof(diff), "%s.rc: actual %d, expected %lld", name, rc,
+			 (long long)json_integer_value(exp_rc));
+		bad = 1;
+	}
+	json_object_del(exp, "rc");
 	act = llm_exchange_to_json(&ex);
-	bad = llm_json_subset_diff(exp, act, name, diff, sizeof(diff));
+	if (!bad)
+		bad = llm_json_subset_diff(exp, act, name, diff, sizeof(diff));
 	json_decref(exp);
 	json_decref(act);
 	llm_exchange_clear(&ex);

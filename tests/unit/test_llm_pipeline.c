@@ -43,8 +43,7 @@ static bool all_http(const struct http_message *m, const struct conn *c, void *c
 }
 
 /* Feeds req then resp (resp split at `split`, 0 = whole) through one connection. */
-static json_t *run(const char *req, size_t req_len, const char *resp, size_t resp_len,
-		   size_t split)
+static json_t *run(const char *req, size_t req_len, const char *resp, size_t resp_len, size_t split)
 {
 	struct got g = { 0 };
 	struct http_hooks hooks = { on_exchange, all_http, &g };

@@ -6,14 +6,15 @@
 #include "llm/price.h"
 #include "test.h"
 
-static const char TABLE[] = "{\n"
-			    "  \"per\": 1000000,\n"
-			    "  \"models\": {\n"
-			    "    \"gpt-4o\": {\"input\": 2.5, \"cached_input\": 1.25, \"output\": 10},\n"
-			    "    \"claude-sonnet-4\": {\"input\": 3, \"cached_input\": 0.3,\n"
-			    "                          \"cache_write\": 3.75, \"output\": 15}\n"
-			    "  }\n"
-			    "}\n";
+static const char TABLE[] =
+	"{\n"
+	"  \"per\": 1000000,\n"
+	"  \"models\": {\n"
+	"    \"gpt-4o\": {\"input\": 2.5, \"cached_input\": 1.25, \"output\": 10},\n"
+	"    \"claude-sonnet-4\": {\"input\": 3, \"cached_input\": 0.3,\n"
+	"                          \"cache_write\": 3.75, \"output\": 15}\n"
+	"  }\n"
+	"}\n";
 
 static void exchange(struct llm_exchange *ex, const char *req, const char *resp, int64_t in,
 		     int64_t cached, int64_t written, int64_t out)
@@ -62,8 +63,9 @@ TEST(price_cost_table)
 		rc = price_cost(&t, &ex, &usd);
 		llm_exchange_clear(&ex);
 		if (rc != cases[i].err || (!rc && fabs(usd - cases[i].usd) > 1e-12))
-			test_fail_at(__FILE__, __LINE__, "case %zu (%s): rc %d usd %.9f, want %d %.9f",
-				     i, cases[i].req ? cases[i].req : "-", rc, usd, cases[i].err,
+			test_fail_at(__FILE__, __LINE__,
+				     "case %zu (%s): rc %d usd %.9f, want %d %.9f", i,
+				     cases[i].req ? cases[i].req : "-", rc, usd, cases[i].err,
 				     cases[i].usd);
 	}
 	price_table_free(&t);

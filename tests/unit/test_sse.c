@@ -19,11 +19,12 @@ static void check_stream(const char *what, const char *buf, size_t len, const st
 
 	sse_iter_init(&it, buf, len, 1 << 20);
 	while ((r = sse_next(&it, &ev)) == 1) {
-		if (i >= n || strcmp(ev.event, w[i].event) != 0 || strcmp(ev.data, w[i].data) != 0 ||
-		    ev.complete != w[i].complete || ev.end_off > len) {
+		if (i >= n || strcmp(ev.event, w[i].event) != 0 ||
+		    strcmp(ev.data, w[i].data) != 0 || ev.complete != w[i].complete ||
+		    ev.end_off > len) {
 			sse_iter_free(&it);
-			test_fail_at(__FILE__, __LINE__, "%s: event %zu: '%s' '%s' complete %d", what, i,
-				     ev.event, ev.data, ev.complete);
+			test_fail_at(__FILE__, __LINE__, "%s: event %zu: '%s' '%s' complete %d",
+				     what, i, ev.event, ev.data, ev.complete);
 		}
 		i++;
 	}
@@ -43,11 +44,13 @@ TEST(sse_spec_cases)
 	check_stream("basic LF", "data: a\n\ndata: b\ndata: c\n\n", 26, basic, 2);
 	check_stream("CRLF", "data: a\r\n\r\ndata: b\r\ndata: c\r\n\r\n", 32, basic, 2);
 	check_stream("CR only", "data: a\r\rdata: b\rdata: c\r\r", 26, basic, 2);
-	check_stream("BOM and comments", "\xEF\xBB\xBF: ping\ndata: a\n\n: keep-alive\ndata: b\n"
-					 "data: c\n\n",
+	check_stream("BOM and comments",
+		     "\xEF\xBB\xBF: ping\ndata: a\n\n: keep-alive\ndata: b\n"
+		     "data: c\n\n",
 		     50, basic, 2);
-	check_stream("named events", "event: message_start\ndata: {\"x\":1}\n\nevent: ping\ndata: {}\n\n",
-		     58, named, 2);
+	check_stream("named events",
+		     "event: message_start\ndata: {\"x\":1}\n\nevent: ping\ndata: {}\n\n", 58,
+		     named, 2);
 	check_stream("cut at the end", "data: x\n\ndata: partial", 22, cut, 2);
 	check_stream("no space after colon", "event:e\ndata:v\n\n", 16, nospace, 1);
 	check_stream("event without data is dropped", "event: x\n\n", 10, NULL, 0);

@@ -120,13 +120,14 @@ static const char REQ[] = "POST /v1/chat/completions HTTP/1.1\r\n"
 			  "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 /* {"id":"c1","model":"m-1","choices":[{"index":0,"message":{"role":"assistant",
  *  "content":"ok"},"finish_reason":"stop"}]} in three chunks */
-static const char RESP[] = "HTTP/1.1 200 OK\r\n"
-			   "Content-Type: application/json\r\n"
-			   "Transfer-Encoding: chunked\r\n\r\n"
-			   "24\r\n{\"id\":\"c1\",\"model\":\"m-1\",\"choices\":[\r\n"
-			   "39\r\n{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\r\n"
-			   "19\r\n\"finish_reason\":\"stop\"}]}\r\n"
-			   "0\r\n\r\n";
+static const char RESP[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Content-Type: application/json\r\n"
+	"Transfer-Encoding: chunked\r\n\r\n"
+	"24\r\n{\"id\":\"c1\",\"model\":\"m-1\",\"choices\":[\r\n"
+	"39\r\n{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\r\n"
+	"19\r\n\"finish_reason\":\"stop\"}]}\r\n"
+	"0\r\n\r\n";
 
 TEST(stream_client_exchange_any_chunking)
 {
