@@ -281,8 +281,7 @@ int lj_each_object(const json_t *arr, json_t **out, int (*fn)(const json_t *item
 	*out = json_array();
 	if (!*out)
 		return -ENOMEM;
-	json_array_foreach(arr, i, item)
-	{
+	json_array_foreach(arr, i, item) {
 		if (!json_is_object(item))
 			continue;
 		err = fn(item, *out);
