@@ -97,11 +97,12 @@ def read_records(path):
     return recs
 
 
-def wait_records(pred, count=1, timeout=15):
-    """Records of the run matching pred, once at least count exist."""
+def wait_records(pred, count=1, timeout=15, path=None):
+    """Records (of the shared agent, or in path) matching pred, once at least
+    count exist or the timeout passed."""
     deadline = time.time() + timeout
     while True:
-        found = [r for r in read_records(ENV["out"]) if pred(r)]
+        found = [r for r in read_records(path or ENV["out"]) if pred(r)]
         if len(found) >= count or time.time() > deadline:
             return found
         time.sleep(0.1)
@@ -574,12 +575,7 @@ def uretprobe_mode():
         body = payload(marker)
         pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "--data-binary", body])
         pyid, _ = run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body.decode(), SECRET])
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            recs = [r for r in read_records(out) if by_marker(marker)(r)]
-            if len(recs) >= 2:
-                break
-            time.sleep(0.1)
+        recs = wait_records(by_marker(marker), count=2, path=out)
         eq(sorted(r["attributes"]["process.pid"] for r in recs), sorted([pid, pyid]),
            "pids recorded with uretprobes")
         for r in recs:
@@ -640,12 +636,7 @@ def truncated_calls_become_exact_gaps():
             f.write(body)
         pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "-H",
                       "Content-Type: application/json", "--data-binary", "@" + path])
-        deadline = time.time() + 15
-        recs = []
-        while time.time() < deadline and not recs:
-            recs = [r for r in read_records(out)
-                    if r["attributes"].get("process.pid") == pid]
-            time.sleep(0.1)
+        recs = wait_records(lambda r: r["attributes"].get("process.pid") == pid, path=out)
         eq(len(recs), 1, "client records with a 4 KiB cap")
         a = recs[0]["attributes"]
         probes = agent.stats()["probes"]
@@ -684,11 +675,7 @@ def no_content_mode():
             f.write(payload(marker))  # from a file: the command line holds no prompt
         pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "--data-binary",
                       "@" + path])
-        deadline = time.time() + 15
-        recs = []
-        while time.time() < deadline and not recs:
-            recs = [r for r in read_records(out) if r["attributes"].get("process.pid") == pid]
-            time.sleep(0.1)
+        recs = wait_records(lambda r: r["attributes"].get("process.pid") == pid, path=out)
         eq(len(recs), 1, "records")
         a = recs[0]["attributes"]
         eq(a["gen_ai.request.model"], "gpt-4o-mini", "model kept")
