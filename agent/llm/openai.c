@@ -20,6 +20,7 @@
 #include "llm.h"
 #include "proto/sse.h"
 #include "util/dynbuf.h"
+#include "util/json_fast.h"
 
 #define OA_MAX_SLOTS 64 /* choices (chat) or output items (Responses) */
 #define OA_MAX_TOOLS 128 /* tool calls over all choices */
@@ -1551,10 +1552,361 @@ static bool chat_stream_finished(const struct oa_stream *st, const struct llm_ht
 	return true;
 }
 
+/*
+ * Chat stream fast path.  Almost every chunk of a chat stream has one shape:
+ * {"id","object","created","model","system_fingerprint","choices":[{"index",
+ * "delta":{"role"?,"content"},"finish_reason"}]} and parsing each into a
+ * jansson tree dominated the cost of a stream.  This reads that shape in
+ * place and applies exactly what chat_stream_chunk would; anything else
+ * (usage, errors, tool calls, reasoning, duplicate keys, nested unknown
+ * values, numbers jansson might reject, escapes it may not decode the same)
+ * returns "not handled" before any side effect, and the chunk goes through
+ * jansson.
+ */
+#define OA_FAST_CHOICES 4
+
+/* A JSON string value of the chunk: its body in the event text. */
+struct oa_span {
+	const char *p;
+	size_t n;
+	bool set, esc;
+};
+
+struct oa_fast_choice {
+	int64_t index;
+	struct oa_span role, content, finish;
+};
+
+struct oa_fast_chunk {
+	struct oa_span id, model, fingerprint;
+	struct oa_fast_choice c[OA_FAST_CHOICES];
+	int n;
+};
+
+/* Tests set this to compare the fast path with jansson's. */
+bool openai_sse_fast_off;
+
+static const char *oa_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at p into sp; the position past it, or NULL. */
+static const char *oa_str(const char *p, const char *end, struct oa_span *sp)
+{
+	ssize_t n;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	n = json_fast_str_scan(p + 1, (size_t)(end - p - 1), &sp->esc);
+	if (n < 0)
+		return NULL;
+	sp->p = p + 1;
+	sp->n = (size_t)n;
+	sp->set = true;
+	return p + 1 + n + 1;
+}
+
+static bool oa_lit(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* A non-negative integer of at most 18 digits (no overflow in jansson); its
+ * value in *v.  Fractions and exponents make reals: left to jansson. */
+static const char *oa_uint(const char *p, const char *end, int64_t *v)
+{
+	const char *s = p;
+
+	*v = 0;
+	if (p < end && *p == '0') {
+		p++;
+	} else {
+		while (p < end && *p >= '0' && *p <= '9' && p - s < 18)
+			*v = *v * 10 + (*p++ - '0');
+	}
+	if (p == s ||
+	    (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')))
+		return NULL;
+	return p;
+}
+
+/* A scalar that chat_stream_chunk ignores: string, integer, true/false/null. */
+static const char *oa_skip(const char *p, const char *end)
+{
+	struct oa_span sp;
+	int64_t v;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return oa_str(p, end, &sp);
+	if (oa_lit(p, end, "null") || oa_lit(p, end, "true"))
+		return p + 4;
+	if (oa_lit(p, end, "false"))
+		return p + 5;
+	if (*p == '-')
+		p++;
+	return oa_uint(p, end, &v);
+}
+
+static const char *oa_null(const char *p, const char *end)
+{
+	return oa_lit(p, end, "null") ? p + 4 : NULL;
+}
+
+/* A string or null (sp left unset); NULL on anything else. */
+static const char *oa_str_or_null(const char *p, const char *end, struct oa_span *sp)
+{
+	return p < end && *p == '"' ? oa_str(p, end, sp) : oa_null(p, end);
+}
+
+static bool oa_key_is(const struct oa_span *k, const char *name)
+{
+	return k->n == strlen(name) && memcmp(k->p, name, k->n) == 0;
+}
+
+/*
+ * Walks an object at p: calls fn for each key with p at its value; fn
+ * returns the position past the value or NULL.  Keys with escapes are left
+ * to jansson.
+ */
+typedef const char *(*oa_member_fn)(const struct oa_span *key, const char *p, const char *end,
+				    void *ctx, unsigned int *seen);
+
+static const char *oa_object(const char *p, const char *end, oa_member_fn fn, void *ctx)
+{
+	unsigned int seen = 0;
+	struct oa_span key;
+
+	if (p >= end || *p != '{')
+		return NULL;
+	p = oa_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		p = oa_str(p, end, &key);
+		if (!p || key.esc)
+			return NULL;
+		p = oa_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = fn(&key, oa_ws(p + 1, end), end, ctx, &seen);
+		if (!p)
+			return NULL;
+		p = oa_ws(p, end);
+		if (p < end && *p == '}')
+			return p + 1;
+		if (p >= end || *p != ',')
+			return NULL;
+		p = oa_ws(p + 1, end);
+	}
+}
+
+/* Marks a key seen; false when it was already (jansson keeps the last). */
+static bool oa_once(unsigned int *seen, unsigned int bit)
+{
+	if (*seen & bit)
+		return false;
+	*seen |= bit;
+	return true;
+}
+
+static const char *oa_delta_member(const struct oa_span *k, const char *p, const char *end,
+				   void *ctx, unsigned int *seen)
+{
+	struct oa_fast_choice *c = ctx;
+
+	if (oa_key_is(k, "role"))
+		return oa_once(seen, 1) ? oa_str_or_null(p, end, &c->role) : NULL;
+	if (oa_key_is(k, "content"))
+		return oa_once(seen, 2) ? oa_str_or_null(p, end, &c->content) : NULL;
+	/* present but null, these add nothing */
+	if (oa_key_is(k, "refusal") || oa_key_is(k, "reasoning_content") ||
+	    oa_key_is(k, "reasoning") || oa_key_is(k, "tool_calls") ||
+	    oa_key_is(k, "function_call"))
+		return oa_null(p, end);
+	return NULL;
+}
+
+static const char *oa_choice_member(const struct oa_span *k, const char *p, const char *end,
+				    void *ctx, unsigned int *seen)
+{
+	struct oa_fast_choice *c = ctx;
+
+	if (oa_key_is(k, "index")) {
+		if (!oa_once(seen, 1))
+			return NULL;
+		p = oa_uint(p, end, &c->index);
+		return p && c->index <= OA_MAX_INDEX ? p : NULL;
+	}
+	if (oa_key_is(k, "delta")) {
+		if (!oa_once(seen, 2))
+			return NULL;
+		return p < end && *p == '{' ? oa_object(p, end, oa_delta_member, c) :
+					      oa_null(p, end);
+	}
+	if (oa_key_is(k, "finish_reason"))
+		return oa_once(seen, 4) ? oa_str_or_null(p, end, &c->finish) : NULL;
+	if (oa_key_is(k, "logprobs"))
+		return oa_null(p, end);
+	return oa_skip(p, end);
+}
+
+struct oa_fast_ctx {
+	struct oa_fast_chunk *ch;
+	bool tier_known; /* service_tier already recorded: later ones are ignored */
+};
+
+static const char *oa_choices(const char *p, const char *end, struct oa_fast_chunk *ch)
+{
+	if (p >= end || *p != '[')
+		return NULL;
+	p = oa_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return p + 1;
+	for (;;) {
+		struct oa_fast_choice *c;
+
+		if (ch->n == OA_FAST_CHOICES)
+			return NULL;
+		c = &ch->c[ch->n++];
+		p = oa_object(p, end, oa_choice_member, c);
+		if (!p)
+			return NULL;
+		p = oa_ws(p, end);
+		if (p < end && *p == ']')
+			return p + 1;
+		if (p >= end || *p != ',')
+			return NULL;
+		p = oa_ws(p + 1, end);
+	}
+}
+
+static const char *oa_chunk_member(const struct oa_span *k, const char *p, const char *end,
+				   void *ctx, unsigned int *seen)
+{
+	struct oa_fast_ctx *fc = ctx;
+	struct oa_fast_chunk *ch = fc->ch;
+	struct oa_span sp;
+
+	if (oa_key_is(k, "id"))
+		return oa_once(seen, 1) ? oa_str(p, end, &ch->id) : NULL;
+	if (oa_key_is(k, "model"))
+		return oa_once(seen, 2) ? oa_str(p, end, &ch->model) : NULL;
+	if (oa_key_is(k, "system_fingerprint"))
+		return oa_once(seen, 4) ? oa_str_or_null(p, end, &ch->fingerprint) : NULL;
+	if (oa_key_is(k, "choices"))
+		return oa_once(seen, 8) ? oa_choices(p, end, ch) : NULL;
+	if (oa_key_is(k, "usage"))
+		return oa_null(p, end);
+	if (oa_key_is(k, "service_tier"))
+		return fc->tier_known ? oa_skip(p, end) : NULL;
+	if (oa_key_is(k, "object")) {
+		p = oa_str(p, end, &sp);
+		/* {"object":"error"} is an error body */
+		return p && !sp.esc && !(sp.n == 5 && memcmp(sp.p, "error", 5) == 0) ? p : NULL;
+	}
+	if (oa_key_is(k, "error") || oa_key_is(k, "error_type"))
+		return NULL;
+	return oa_skip(p, end);
+}
+
+/* The decoded span, NUL-terminated, in the scratch buffer. */
+static int oa_span_get(const struct oa_span *sp, struct dynbuf *scratch, const char **s, size_t *n)
+{
+	int err;
+
+	dynbuf_reset(scratch);
+	err = dynbuf_append(scratch, sp->p, sp->n);
+	if (err)
+		return err == -E2BIG ? -ENOMEM : err;
+	if (sp->esc) {
+		scratch->len = json_fast_str_unescape(sp->p, sp->n, scratch->buf);
+		scratch->buf[scratch->len] = '\0';
+	}
+	*s = scratch->buf ? scratch->buf : "";
+	*n = scratch->len;
+	return 0;
+}
+
+static int oa_set_once_span(char **dst, const struct oa_span *sp, struct dynbuf *scratch)
+{
+	const char *s;
+	size_t n;
+	int err;
+
+	if (*dst || !sp->set || !sp->n)
+		return 0;
+	err = oa_span_get(sp, scratch, &s, &n);
+	return err ? err : set_once(dst, s);
+}
+
+/*
+ * Returns 1 when the chunk was applied, 0 when it is left to jansson (no
+ * side effect then), or -ENOMEM.
+ */
+static int chat_stream_fast(struct oa_stream *st, const char *data, size_t len,
+			    struct llm_exchange *ex, bool *content, struct dynbuf *scratch)
+{
+	const char *p, *end = data + len, *s;
+	struct oa_fast_chunk ch;
+	struct oa_fast_ctx fc = { &ch, false };
+	int err = 0, i, no;
+	size_t n;
+
+	if (openai_sse_fast_off)
+		return 0;
+	memset(&ch, 0, sizeof(ch));
+	fc.tier_known = json_object_get(ex->extra, "openai.response.service_tier") != NULL;
+	p = oa_object(oa_ws(data, end), end, oa_chunk_member, &fc);
+	if (!p || oa_ws(p, end) != end)
+		return 0;
+
+	/* what chat_stream_chunk does, in its order */
+	err = oa_set_once_span(&ex->response_id, &ch.id, scratch);
+	if (!err)
+		err = oa_set_once_span(&ex->response_model, &ch.model, scratch);
+	if (!err)
+		err = oa_set_once_span(&ex->system_fingerprint, &ch.fingerprint, scratch);
+	if (ex->error_type)
+		st->done = true;
+	for (i = 0; i < ch.n && !err; i++) {
+		const struct oa_fast_choice *c = &ch.c[i];
+		struct oa_slot *sl = stream_slot(st, c->index, &no);
+
+		if (!sl)
+			continue;
+		err = oa_set_once_span(&sl->role, &c->role, scratch);
+		if (!err && c->content.set) {
+			*content |= c->content.n > 0;
+			if (c->content.esc) {
+				err = oa_span_get(&c->content, scratch, &s, &n);
+			} else {
+				s = c->content.p;
+				n = c->content.n;
+			}
+			if (!err && dynbuf_append(&sl->text, s, n) == -ENOMEM)
+				err = -ENOMEM;
+		}
+		if (!err && c->finish.set) {
+			err = oa_span_get(&c->finish, scratch, &s, &n);
+			if (!err)
+				err = lj_dup_str(&sl->finish_reason, s);
+		}
+	}
+	return err ? err : 1;
+}
+
 static int decode_sse(enum llm_api api, const struct llm_http *h, struct llm_exchange *ex)
 {
 	struct oa_stream *st = calloc(1, sizeof(*st));
 	unsigned int good = 0, bad = 0;
+	struct dynbuf scratch;
 	struct sse_iter it;
 	struct sse_event ev;
 	int rc = 0, err = 0;
@@ -1562,6 +1914,7 @@ static int decode_sse(enum llm_api api, const struct llm_http *h, struct llm_exc
 	if (!st)
 		return -ENOMEM;
 	ex->stream = true;
+	dynbuf_init(&scratch, OA_EVENT_CAP);
 	sse_iter_init(&it, h->resp_body, h->resp_len, OA_EVENT_CAP);
 	while (!err && (rc = sse_next(&it, &ev)) == 1) {
 		bool content = false;
@@ -1570,6 +1923,18 @@ static int decode_sse(enum llm_api api, const struct llm_http *h, struct llm_exc
 		if (ev.data_len >= 6 && memcmp(ev.data, "[DONE]", 6) == 0) {
 			st->done = true;
 			break;
+		}
+		if (api == LLM_API_OPENAI_CHAT && !ev.truncated) {
+			int fast =
+				chat_stream_fast(st, ev.data, ev.data_len, ex, &content, &scratch);
+
+			if (fast) {
+				err = fast < 0 ? fast : 0;
+				good += fast > 0;
+				if (content && ex->first_content_offset < 0)
+					ex->first_content_offset = (int64_t)ev.end_off;
+				continue;
+			}
 		}
 		j = ev.truncated ? NULL : parse_json(ev.data, ev.data_len);
 		if (!json_is_object(j)) {
@@ -1598,6 +1963,7 @@ static int decode_sse(enum llm_api api, const struct llm_http *h, struct llm_exc
 		st->done = true;
 	ex->incomplete = !st->done;
 	sse_iter_free(&it);
+	dynbuf_free(&scratch);
 	stream_free(st);
 	if (!err && !good && bad)
 		err = -EBADMSG;

@@ -36,32 +36,59 @@ int jsonl_open(struct jsonl_sink *s, const char *path)
 	return 0;
 }
 
-int jsonl_write(struct jsonl_sink *s, const json_t *rec)
-{
-	char *line = json_dumps(rec, JSON_COMPACT);
-	size_t len, off = 0;
-	int err = 0;
+/* a buffer grown past this by one large record is not kept for the next */
+#define JSONL_KEEP_MAX (1u << 20)
 
-	if (!line)
-		return -ENOMEM;
-	len = strlen(line);
-	line[len++] = '\n'; /* json_dumps's NUL becomes the newline */
+static int jsonl_write_all(struct jsonl_sink *s, const char *p, size_t len)
+{
+	size_t off = 0;
+
 	while (off < len) {
-		ssize_t n = write(s->fd, line + off, len - off);
+		ssize_t n = write(s->fd, p + off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 		off += (size_t)n;
 	}
+	return 0;
+}
+
+int jsonl_write(struct jsonl_sink *s, const json_t *rec)
+{
+	struct json_fast_buf *b = &s->line;
+	int err;
+
+	b->len = 0;
+	err = json_fast_dump(rec, b);
+	if (!err) {
+		if (b->len == b->alloc)
+			err = json_fast_reserve(b, 1);
+		if (!err) {
+			b->data[b->len++] = '\n';
+			err = jsonl_write_all(s, b->data, b->len);
+		}
+	} else if (err == -EINVAL) {
+		/* what the fast path cannot reproduce exactly, jansson writes */
+		char *line = json_dumps(rec, JSON_COMPACT);
+		size_t len;
+
+		if (!line) {
+			err = -ENOMEM;
+		} else {
+			len = strlen(line);
+			line[len++] = '\n'; /* json_dumps's NUL becomes the newline */
+			err = jsonl_write_all(s, line, len);
+			free(line);
+		}
+	}
+	if (b->alloc > JSONL_KEEP_MAX)
+		json_fast_buf_free(b);
 	if (err)
 		s->write_errors++;
 	else
 		s->records++;
-	free(line);
 	return err;
 }
 
@@ -75,4 +102,5 @@ void jsonl_close(struct jsonl_sink *s)
 	if (s->owned && s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	json_fast_buf_free(&s->line);
 }

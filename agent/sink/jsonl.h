@@ -11,11 +11,14 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "util/json_fast.h"
+
 struct jsonl_sink {
 	int fd;
 	int owned; /* close on destroy (not stdout) */
 	uint64_t records, write_errors;
 	char path[512];
+	struct json_fast_buf line; /* reused between records */
 };
 
 /* path "-" is stdout. Returns 0 or negative errno. */
