@@ -125,6 +125,10 @@ enum llm_api llm_api_detect(const char *method, const char *path, const char *re
  */
 int llm_decode(enum llm_api api, const struct llm_http *h, struct llm_exchange *ex);
 
+/* Tests set this to compare openai.c's allocation-free stream-chunk path
+ * with the jansson path it falls back to; never set in the agent. */
+extern bool openai_sse_fast_off;
+
 /* One decoder per API family (agent/llm/<family>.c); same contract as llm_decode. */
 int openai_decode(enum llm_api api, const struct llm_http *h, struct llm_exchange *ex);
 int anthropic_decode(const struct llm_http *h, struct llm_exchange *ex);

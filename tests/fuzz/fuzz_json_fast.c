@@ -17,7 +17,6 @@
 #include "util/json_fast.h"
 
 /* agent/llm/openai.c: turns its stream fast path off */
-extern bool openai_sse_fast_off;
 
 static void check(const json_t *j)
 {

@@ -208,7 +208,6 @@ TEST(json_fast_refuses_what_it_cannot_reproduce)
 }
 
 /* agent/llm/openai.c: turns its chat stream fast path off */
-extern bool openai_sse_fast_off;
 
 static const char *no_header(const void *ctx, const char *name)
 {
