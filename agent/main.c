@@ -181,6 +181,7 @@ static void print_stats(struct agent *a)
 			{ "llm_records", st->llm_records },
 			{ "llm_decode_errors", st->llm_decode_errors },
 			{ "content_decode_failures", st->content_decode_failures },
+			{ "decoded_body_truncated", st->decoded_body_truncated },
 			{ "incomplete_records", st->incomplete_records },
 			{ "ignored_conns", st->ignored_conns },
 			{ "not_http_conns", st->not_http },

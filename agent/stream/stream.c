@@ -30,6 +30,8 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 	}
 	if (a.req_decode_failed || a.resp_decode_failed)
 		s->stats.content_decode_failures++;
+	if (a.req_decode_truncated || a.resp_decode_truncated)
+		s->stats.decoded_body_truncated++;
 	llm_analysis_free(&a);
 	if (!rec)
 		return;

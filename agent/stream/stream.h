@@ -24,6 +24,7 @@ struct stream_stats {
 	uint64_t overlaps; /* bytes received twice (dropped) */
 	uint64_t not_http, ignored_conns, records, incomplete_records;
 	uint64_t llm_records, llm_decode_errors, content_decode_failures;
+	uint64_t decoded_body_truncated; /* decompressed past the cap (a bomb, or just big) */
 	uint64_t evicted_for_memory; /* connections dropped to stay within the budget */
 	uint64_t orphan_responses; /* responses with no request to pair (start missed) */
 	uint64_t pending_dropped; /* requests pipelined deeper than the pairing queue */

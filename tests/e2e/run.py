@@ -304,6 +304,25 @@ def python_openai_streamed_with_usage():
 
 
 @test
+def openai_streamed_curl_and_node_fetch():
+    env = dict(os.environ, NODE_EXTRA_CA_CERTS=ENV["cert"])
+    clients = [("curl", lambda body: [curl(), "-sSN", "--cacert", ENV["cert"], url(), "-H",
+                                      "Content-Type: application/json", "--data-binary", body],
+                curl, True)]
+    if shutil.which("node") or shutil.which("nodejs"):
+        clients.append(("node", lambda body: [node(), os.path.join(HERE, "node_client.js"),
+                                              "fetch", str(ENV["port"]),
+                                              "/v1/chat/completions", body], node, False))
+    for name, cmd, exe, peer in clients:
+        marker = uuid.uuid4().hex
+        body = payload(marker, stream=True)
+        pid, out = run(cmd(body.decode()), env=env)
+        recs = wait_records(by_marker(marker))
+        eq(len(recs), 1, "streamed records for " + name)
+        check_chat(recs[0], pid, exe(), body, stream=True, peer=peer)
+
+
+@test
 def python_keepalive_three_exchanges():
     markers = [uuid.uuid4().hex for _ in range(3)]
     bodies = [payload(m) for m in markers]

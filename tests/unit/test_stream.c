@@ -492,3 +492,34 @@ TEST(stream_all_http_records_plain_exchanges)
 	ASSERT_TRUE(attr_str(k.recs[0], "gen_ai.operation.name") == NULL);
 	teardown(&s, &k);
 }
+
+TEST(stream_gzip_bomb_is_capped_and_counted)
+{
+	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+				  "Content-Length: 2\r\n\r\n{}";
+	struct stream_opts o = { .max_body_bytes = 65536 };
+	size_t bomb_len = 0, head_len;
+	char *bomb = test_read_data("content/bomb.gz", &bomb_len), *resp;
+	struct stream s;
+	struct sink k;
+	uint64_t out = 0, in = 0;
+
+	ASSERT_TRUE(bomb != NULL);
+	resp = malloc(bomb_len + 256);
+	head_len = (size_t)sprintf(resp,
+				   "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				   "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+				   bomb_len);
+	memcpy(resp + head_len, bomb, bomb_len);
+	setup_opts(&s, &k, &o);
+	data(&s, 0x50, LT_DIR_EGRESS, &out, req, sizeof(req) - 1, 4096, 100);
+	data(&s, 0x50, LT_DIR_INGRESS, &in, resp, head_len + bomb_len, 16384, 200);
+	ASSERT_EQ(k.n, 1);
+	/* 10 MiB of zeros from 10 KiB: decoded up to 4x the body cap, then cut */
+	ASSERT_EQ(s.stats.decoded_body_truncated, 1);
+	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(k.recs[0], "attributes"),
+						 "llmtap.http.decoded_body_truncated")));
+	free(bomb);
+	free(resp);
+	teardown(&s, &k);
+}
