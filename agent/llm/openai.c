@@ -794,32 +794,38 @@ static int decode_request(enum llm_api api, const json_t *req, struct llm_exchan
 
 /* ---- response side ---- */
 
-static void chat_usage(const json_t *u, struct llm_usage *out)
+/*
+ * Usage as both OpenAI shapes spell it: Chat/Completions say prompt_tokens /
+ * completion_tokens, Responses input_tokens / output_tokens; the details
+ * objects follow the same prefix.  Input already includes cached tokens.
+ */
+static void usage_decode(const json_t *u, const char *in_name, const char *out_name,
+			 struct llm_usage *out)
 {
-	const json_t *in = json_object_get(u, "prompt_tokens_details");
-	const json_t *o = json_object_get(u, "completion_tokens_details");
+	char in_details[48], out_details[48];
+	const json_t *in, *o;
 
 	if (!json_is_object(u))
 		return;
-	out->input_tokens = llm_int_key(u, "prompt_tokens");
-	out->output_tokens = llm_int_key(u, "completion_tokens");
+	snprintf(in_details, sizeof(in_details), "%s_details", in_name);
+	snprintf(out_details, sizeof(out_details), "%s_details", out_name);
+	in = json_object_get(u, in_details);
+	o = json_object_get(u, out_details);
+	out->input_tokens = llm_int_key(u, in_name);
+	out->output_tokens = llm_int_key(u, out_name);
 	out->cache_read_input_tokens = llm_int_key(in, "cached_tokens");
 	out->cache_creation_input_tokens = llm_int_key(in, "cache_write_tokens");
 	out->reasoning_output_tokens = llm_int_key(o, "reasoning_tokens");
 }
 
+static void chat_usage(const json_t *u, struct llm_usage *out)
+{
+	usage_decode(u, "prompt_tokens", "completion_tokens", out);
+}
+
 static void responses_usage(const json_t *u, struct llm_usage *out)
 {
-	const json_t *in = json_object_get(u, "input_tokens_details");
-	const json_t *o = json_object_get(u, "output_tokens_details");
-
-	if (!json_is_object(u))
-		return;
-	out->input_tokens = llm_int_key(u, "input_tokens");
-	out->output_tokens = llm_int_key(u, "output_tokens");
-	out->cache_read_input_tokens = llm_int_key(in, "cached_tokens");
-	out->cache_creation_input_tokens = llm_int_key(in, "cache_write_tokens");
-	out->reasoning_output_tokens = llm_int_key(o, "reasoning_tokens");
+	usage_decode(u, "input_tokens", "output_tokens", out);
 }
 
 /*
