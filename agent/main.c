@@ -37,7 +37,6 @@ struct agent {
 	struct stream stream;
 	struct jsonl_sink sinks[MAX_OUTPUTS];
 	int n_sinks;
-	uint64_t unflushed;
 };
 
 static volatile sig_atomic_t stop, want_stats;
@@ -101,7 +100,6 @@ static void emit_record(json_t *rec, void *ctx)
 
 	for (int i = 0; i < a->n_sinks; i++)
 		jsonl_write(&a->sinks[i], rec);
-	a->unflushed++;
 }
 
 static void ignore_conn(const struct conn_key *key, void *ctx)
@@ -207,13 +205,6 @@ static void print_stats(struct agent *a)
 		fprintf(stderr, "llmtap: stats %s\n", s);
 	free(s);
 	json_decref(o);
-}
-
-static void flush_all(struct agent *a)
-{
-	for (int i = 0; i < a->n_sinks; i++)
-		jsonl_flush(&a->sinks[i]);
-	a->unflushed = 0;
 }
 
 /* The embedded price table, or the operator's file (errors name file:line). */
@@ -392,8 +383,6 @@ static int cmd_run(int argc, char **argv)
 			status = EXIT_RUNTIME;
 			break;
 		}
-		if (a.unflushed)
-			flush_all(&a);
 		if (want_stats) {
 			want_stats = 0;
 			print_stats(&a);

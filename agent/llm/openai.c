@@ -297,12 +297,35 @@ static int push_message(json_t *msgs, const char *role, json_t *parts, const cha
 	return lj_push(msgs, m);
 }
 
+/*
+ * The parts of a chat message in the order a reader meets them: reasoning,
+ * content, refusal, tool calls.  Responses may carry the reasoning under
+ * "reasoning" (OpenRouter, newer vLLM) as well as "reasoning_content".
+ */
+static int chat_message_parts(const json_t *m, bool response, json_t *parts, int *budget)
+{
+	const json_t *v = json_object_get(m, "reasoning_content");
+	int err = 0;
+
+	if (response && !json_is_string(v))
+		v = json_object_get(m, "reasoning");
+	if (json_is_string(v) && json_string_length(v))
+		err = lj_push(parts, lj_str_part("reasoning", v));
+	if (!err)
+		err = content_to_parts(json_object_get(m, "content"), parts);
+	v = json_object_get(m, "refusal");
+	if (!err && json_is_string(v))
+		err = lj_push(parts, lj_str_part("refusal", v));
+	if (!err)
+		err = chat_tool_calls_to_parts(m, parts, budget);
+	return err;
+}
+
 static int chat_decode_message(const json_t *m, json_t *msgs, int *budget)
 {
 	const char *role = jstr(m, "role");
 	const json_t *content = json_object_get(m, "content");
 	json_t *parts = json_array();
-	const json_t *v;
 	int err = 0;
 
 	if (!parts)
@@ -318,16 +341,7 @@ static int chat_decode_message(const json_t *m, json_t *msgs, int *budget)
 		}
 		return push_message(msgs, "tool", parts, jstr(m, "name"));
 	}
-	v = json_object_get(m, "reasoning_content");
-	if (json_is_string(v) && json_string_length(v))
-		err = lj_push(parts, lj_str_part("reasoning", v));
-	if (!err)
-		err = content_to_parts(content, parts);
-	v = json_object_get(m, "refusal");
-	if (!err && json_is_string(v))
-		err = lj_push(parts, lj_str_part("refusal", v));
-	if (!err)
-		err = chat_tool_calls_to_parts(m, parts, budget);
+	err = chat_message_parts(m, false, parts, budget);
 	if (err) {
 		json_decref(parts);
 		return err;
@@ -927,18 +941,7 @@ static int chat_decode_choice(const json_t *c, bool completions, struct llm_exch
 		if (json_is_string(v))
 			err = lj_push(parts, lj_str_part("text", v));
 	} else if (json_is_object(m)) {
-		v = json_object_get(m, "reasoning_content");
-		if (!json_is_string(v))
-			v = json_object_get(m, "reasoning"); /* OpenRouter, newer vLLM */
-		if (json_is_string(v) && json_string_length(v))
-			err = lj_push(parts, lj_str_part("reasoning", v));
-		if (!err)
-			err = content_to_parts(json_object_get(m, "content"), parts);
-		v = json_object_get(m, "refusal");
-		if (!err && json_is_string(v))
-			err = lj_push(parts, lj_str_part("refusal", v));
-		if (!err)
-			err = chat_tool_calls_to_parts(m, parts, budget);
+		err = chat_message_parts(m, true, parts, budget);
 	}
 	if (err) {
 		json_decref(parts);

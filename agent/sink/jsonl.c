@@ -92,11 +92,6 @@ int jsonl_write(struct jsonl_sink *s, const json_t *rec)
 	return err;
 }
 
-int jsonl_flush(struct jsonl_sink *s)
-{
-	return 0;
-}
-
 void jsonl_close(struct jsonl_sink *s)
 {
 	if (s->owned && s->fd >= 0)

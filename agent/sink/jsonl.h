@@ -25,8 +25,6 @@ struct jsonl_sink {
 int jsonl_open(struct jsonl_sink *s, const char *path);
 /* Appends one compact line. Returns 0 or negative errno. */
 int jsonl_write(struct jsonl_sink *s, const json_t *rec);
-/* Records are written through; kept for callers that batch (fsync policy later). */
-int jsonl_flush(struct jsonl_sink *s);
 void jsonl_close(struct jsonl_sink *s);
 
 #endif
