@@ -121,6 +121,8 @@ static void print_stats(struct agent *a)
 {
 	static const char *const probe_names[LT_PROBE_MAX] = {
 		"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_write_ex2",
+		"gnutls_record_send", "gnutls_record_recv", "go_tls_write", "go_tls_read",
+		"socket_write", "socket_read",
 	};
 	struct lt_probe_stats ps[LT_PROBE_MAX];
 	struct capture_stats cs;

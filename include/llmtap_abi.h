@@ -16,7 +16,7 @@
 #include <stddef.h>
 #endif
 
-#define LLMTAP_ABI_VERSION 1
+#define LLMTAP_ABI_VERSION 2
 
 #define LT_COMM_LEN 16
 /* Payload bytes carried by one data event.  Power of two: BPF masks with it. */
@@ -46,7 +46,13 @@
 #define LT_PROBE_SSL_WRITE_EX 2
 #define LT_PROBE_SSL_READ_EX 3
 #define LT_PROBE_SSL_WRITE_EX2 4
-#define LT_PROBE_MAX 8 /* room for GnuTLS, Go, sockets without an ABI break */
+#define LT_PROBE_GNUTLS_SEND 5 /* gnutls_record_send */
+#define LT_PROBE_GNUTLS_RECV 6 /* gnutls_record_recv */
+#define LT_PROBE_GO_WRITE 7 /* crypto/tls.(*Conn).Write */
+#define LT_PROBE_GO_READ 8 /* crypto/tls.(*Conn).Read */
+#define LT_PROBE_SOCK_WRITE 9 /* plaintext socket: write, send*, writev */
+#define LT_PROBE_SOCK_READ 10 /* plaintext socket: read, recv*, readv */
+#define LT_PROBE_MAX 16
 
 /*
  * Attach cookie of the TLS data probes: which function (LT_PROBE_*) in the

@@ -20,7 +20,7 @@ import traceback
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AGENT = os.path.join(ROOT, "build", "llmtap")
+AGENT = os.path.join(ROOT, os.environ.get("LLMTAP_BUILD", "build"), "llmtap")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "sk-e2e-secret-4f1c9a7b"
 
@@ -818,7 +818,19 @@ def setup():
 ENV = {}
 
 
+def load_test_modules():
+    """Test files tests/e2e/t_*.py register more tests; they import this
+    module as `e2e` (from e2e import test, ENV, ...)."""
+    import importlib
+    sys.modules.setdefault("e2e", sys.modules[__name__])
+    sys.path.insert(0, HERE)
+    for name in sorted(os.listdir(HERE)):
+        if name.startswith("t_") and name.endswith(".py"):
+            importlib.import_module(name[:-3])
+
+
 def main():
+    load_test_modules()
     only = sys.argv[1:]
     if os.geteuid() != 0:
         print("SKIP: end-to-end tests need root")
