@@ -31,6 +31,8 @@
 #define MAX_OUTPUTS 8
 #define DEFAULT_OUTPUT "llmtap-audit.jsonl"
 #define IDLE_NS (300ull * 1000000000ull)
+/* Plaintext inference servers: vLLM/Triton, SGLang, Ollama, llama.cpp/TGI, TGI */
+#define DEFAULT_PORTS "8000,30000,11434,8080,3000"
 
 struct agent {
 	struct capture *cap;
@@ -61,6 +63,11 @@ static void usage(FILE *f)
 		"  -o, --output PATH         write records to PATH ('-' for stdout); repeatable;\n"
 		"                            default: ./" DEFAULT_OUTPUT " and stdout\n"
 		"      --all-http            record every HTTP exchange, not only LLM API calls\n"
+		"      --ports LIST          plaintext HTTP: server ports always captured\n"
+		"                            (default " DEFAULT_PORTS ", 'none')\n"
+		"      --ports-only          plaintext HTTP: only those ports; do not select\n"
+		"                            other connections by their first bytes\n"
+		"      --no-sockets          no plaintext capture at all (TLS only)\n"
 		"      --call-cap BYTES      bytes captured per TLS read/write (default 1048576,\n"
 		"                            suffixes k/m)\n"
 		"      --ringbuf BYTES       kernel ring buffer size (power of two, default 16m)\n"
@@ -120,9 +127,9 @@ static int on_event(void *ctx, const void *data, size_t size)
 static void print_stats(struct agent *a)
 {
 	static const char *const probe_names[LT_PROBE_MAX] = {
-		"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_write_ex2",
-		"gnutls_record_send", "gnutls_record_recv", "go_tls_write", "go_tls_read",
-		"socket_write", "socket_read",
+		"SSL_write",	 "SSL_read",	       "SSL_write_ex",	     "SSL_read_ex",
+		"SSL_write_ex2", "gnutls_record_send", "gnutls_record_recv", "go_tls_write",
+		"go_tls_read",	 "socket_write",       "socket_read",
 	};
 	struct lt_probe_stats ps[LT_PROBE_MAX];
 	struct capture_stats cs;
@@ -160,12 +167,15 @@ static void print_stats(struct agent *a)
 				      (json_int_t)cs.seen_resets, "targets_refused",
 				      (json_int_t)cs.targets_refused));
 	json_object_set_new(o, "kernel",
-			    json_pack("{sI sI sI sI sI}", "exec_events",
+			    json_pack("{sI sI sI sI sI sI sI sI}", "exec_events",
 				      (json_int_t)cnt[LT_CNT_EXEC_EVENTS], "mmap_events",
 				      (json_int_t)cnt[LT_CNT_MMAP_EVENTS], "control_drops",
 				      (json_int_t)cnt[LT_CNT_CONTROL_DROPS], "conn_table_full",
 				      (json_int_t)cnt[LT_CNT_CONN_TABLE_FULL], "call_table_full",
-				      (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL]));
+				      (json_int_t)cnt[LT_CNT_CALL_TABLE_FULL], "sock_table_full",
+				      (json_int_t)cnt[LT_CNT_SOCK_TABLE_FULL], "sock_selected",
+				      (json_int_t)cnt[LT_CNT_SOCK_SELECTED], "sock_declined",
+				      (json_int_t)cnt[LT_CNT_SOCK_DECLINED]));
 	{
 		const struct stream_stats *st = &a->stream.stats;
 		const struct conn_table *ct = &a->stream.conns;
@@ -193,6 +203,9 @@ static void print_stats(struct agent *a)
 			{ "buffered_peak_bytes", st->buffered_peak },
 			{ "orphan_responses", st->orphan_responses },
 			{ "pending_dropped", st->pending_dropped },
+			{ "joined_views", a->stream.join.stats.joined },
+			{ "unjoined_views", a->stream.join.stats.alone },
+			{ "join_overflow", a->stream.join.stats.overflow },
 		};
 		json_t *ag = json_object();
 
@@ -248,6 +261,9 @@ static int cmd_run(int argc, char **argv)
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "no-content", no_argument, NULL, 'N' },
 		{ "prices", required_argument, NULL, 'P' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "ports-only", no_argument, NULL, 'O' },
+		{ "no-sockets", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -260,6 +276,7 @@ static int cmd_run(int argc, char **argv)
 	const char *outputs[MAX_OUTPUTS], *prices_path = NULL;
 	struct price_table prices = { 0 };
 	int n_outputs = 0, opt, err, status = 0;
+	bool ports_set = false;
 	struct agent a;
 	uint64_t v, last_tick = 0, last_sync = 0;
 
@@ -309,6 +326,20 @@ static int cmd_run(int argc, char **argv)
 		case 'P':
 			prices_path = optarg;
 			break;
+		case 'p':
+			if (strnum_parse_ports(optarg, copts.sock_ports, LT_SOCK_PORTS_MAX,
+					       &copts.n_sock_ports))
+				usage_error("invalid --ports '%s' (comma-separated 1..65535, at "
+					    "most %d, or 'none')",
+					    optarg, LT_SOCK_PORTS_MAX);
+			ports_set = true;
+			break;
+		case 'O':
+			copts.no_sock_classify = true;
+			break;
+		case 'S':
+			copts.no_sockets = true;
+			break;
 		case 'v':
 			log_verbose = true;
 			break;
@@ -327,6 +358,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!ports_set && strnum_parse_ports(DEFAULT_PORTS, copts.sock_ports, LT_SOCK_PORTS_MAX,
+					     &copts.n_sock_ports))
+		return EXIT_RUNTIME;
 	if (n_outputs == 0) {
 		outputs[n_outputs++] = DEFAULT_OUTPUT;
 		outputs[n_outputs++] = "-";
@@ -390,6 +424,7 @@ static int cmd_run(int argc, char **argv)
 			print_stats(&a);
 		}
 		now = clock_mono_now();
+		stream_expire_joins(&a.stream, now);
 		if (now - last_tick >= 1000000000ull) {
 			stream_tick(&a.stream, now, IDLE_NS);
 			last_tick = now;

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Syscall tracepoints.  The read/write family tells which socket fd a TLS
- * call is using (the syscall OpenSSL issues from inside SSL_read/SSL_write);
- * threads outside a TLS call cost one map lookup.  mmap(PROT_EXEC) of a file
- * user space has not inspected yet reports a library that may carry TLS
- * symbols (python's _ssl loading libssl at `import ssl`, a venv's own copy).
+ * Exec and executable mmap.  mmap(PROT_EXEC) of a file user space has not
+ * inspected yet reports a library that may carry TLS symbols (python's _ssl
+ * loading libssl at `import ssl`, a venv's own copy); every exec names its
+ * process.  The socket data syscalls are in sockets.bpf.c.
  */
 #include "common.bpf.h"
 
@@ -12,69 +11,42 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define LT_PROT_EXEC 0x4
 
-static __always_inline int sys__note_fd(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct lt_call_stack *st = bpf_map_lookup_elem(&active_calls, &id);
-	__u32 top;
+/* kernfs_node's parent pointer was renamed __parent in 6.15: CO-RE picks
+ * whichever the running kernel has. */
+struct kernfs_node___parent_new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+struct kernfs_node___parent_old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
 
-	if (!st || st->depth == 0)
-		return 0;
-	/* the innermost call is the one doing this I/O */
-	top = st->depth - 1;
-	barrier_var(top);
-	top &= LT_CALL_DEPTH - 1;
-	if (st->calls[top].fd < 0)
-		st->calls[top].fd = (int)ctx->args[0];
-	return 0;
+static __always_inline struct kernfs_node *sys__kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___parent_new, __parent))
+		return BPF_CORE_READ((struct kernfs_node___parent_new *)kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___parent_old *)kn, parent);
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+/*
+ * Fills the exec event's process identity: parent, start time and the last
+ * path components of its v2 cgroup (the container id is parsed from them in
+ * user space).  At exec, so a process gone before user space looks is named.
+ */
+static __always_inline void sys__exec_identity(struct task_struct *task, struct lt_file_event *ev)
 {
-	return sys__note_fd(ctx);
-}
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	int i;
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	for (i = 0; i < LT_CGROUP_LEVELS; i++) {
+		const char *name = kn ? BPF_CORE_READ(kn, name) : NULL;
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return sys__note_fd(ctx);
+		/* the root's name is "": it ends the path like a missing node */
+		if (!name || bpf_probe_read_kernel_str(ev->cgroup[i], LT_CGROUP_NAME_MAX, name) < 0)
+			ev->cgroup[i][0] = '\0';
+		kn = kn ? sys__kn_parent(kn) : NULL;
+	}
 }
 
 /*
@@ -116,6 +88,11 @@ static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,
 	ev->uid = BPF_CORE_READ(task, cred, euid.val);
 	ev->args_len = 0;
 	ev->pad2 = 0;
+	ev->ppid = 0;
+	ev->pad1 = 0;
+	ev->start_ns = 0;
+	for (int i = 0; i < LT_CGROUP_LEVELS; i++)
+		ev->cgroup[i][0] = '\0';
 	if (bprm)
 		name = (const unsigned char *)BPF_CORE_READ(bprm, filename);
 	else
@@ -134,6 +111,7 @@ static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,
 			n = LT_ARGS_MAX;
 		if (n && bpf_probe_read_user(ev->args, n, (void *)arg_start) == 0)
 			ev->args_len = n;
+		sys__exec_identity(task, ev);
 	}
 	common__count(type == LT_EV_EXEC ? LT_CNT_EXEC_EVENTS : LT_CNT_MMAP_EVENTS);
 	if (type == LT_EV_EXEC && !known &&

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * TLS plaintext capture for OpenSSL 1.1/3.x, LibreSSL and BoringSSL.
+ * TLS plaintext capture for OpenSSL 1.1/3.x, LibreSSL, BoringSSL and GnuTLS.
  *
- * One entry program serves SSL_write, SSL_read and their _ex/_ex2 variants;
- * the attach cookie says which.  The entry saves the arguments per thread;
- * the return program (a uretprobe, or a plain uprobe on each RET
+ * One entry program serves SSL_write, SSL_read, their _ex/_ex2 variants and
+ * gnutls_record_send/recv, whose first three arguments have the same
+ * meaning; the attach cookie says which.  The entry saves the arguments per
+ * thread; the return program (a uretprobe, or a plain uprobe on each RET
  * instruction, chosen per target by user space) copies what the call moved
- * into the ring buffer in LT_CHUNK_MAX pieces.  Every byte advances the
- * connection's per-direction position, copied or not, so user space sees any
- * loss as a gap of an exact size.
+ * into the ring buffer (tls.bpf.h).
  */
-#include "common.bpf.h"
+#include "tls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -20,49 +19,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 
 #define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
-
-static __always_inline __u32 tls__dir(__u32 probe)
-{
-	return (probe == LT_PROBE_SSL_READ || probe == LT_PROBE_SSL_READ_EX) ? LT_DIR_INGRESS :
-									       LT_DIR_EGRESS;
-}
-
-/* Looks up or creates the connection of (pid, ssl); NULL if the map is full. */
-static __always_inline struct lt_conn_state *tls__conn(__u32 pid, __u64 ssl)
-{
-	struct lt_conn_key key = { .pid = pid, .ssl = ssl };
-	struct lt_conn_state *st, init = { .fd = -1 };
-
-	st = bpf_map_lookup_elem(&conns, &key);
-	if (st)
-		return st;
-	init.gen = common__next_gen();
-	/* NOEXIST: another CPU may have created it meanwhile; then we use theirs. */
-	bpf_map_update_elem(&conns, &key, &init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&conns, &key);
-	if (!st)
-		common__count(LT_CNT_CONN_TABLE_FULL);
-	return st;
-}
-
-/* Tells user space the socket fd (and addresses) of a connection. */
-static __always_inline void tls__emit_fd(__u64 ssl, struct lt_conn_state *st, int fd)
-{
-	__u32 zero = 0;
-	struct lt_conn_info_event *ev = bpf_map_lookup_elem(&info_scratch, &zero);
-
-	if (!ev)
-		return;
-	__builtin_memset(ev, 0, sizeof(*ev));
-	common__fill_hdr(&ev->hdr, LT_EV_CONN_INFO, sizeof(*ev));
-	ev->ssl = ssl;
-	ev->conn_gen = st->gen;
-	ev->fd = fd;
-	ev->what = LT_INFO_FD;
-	common__sock_addrs(fd, ev);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
-		common__count(LT_CNT_CONTROL_DROPS);
-}
 
 SEC("uprobe")
 int BPF_KPROBE(tls_data_enter)
@@ -119,8 +75,13 @@ int BPF_KPROBE(tls_data_enter)
 	if (d > 0) {
 		struct lt_call *outer = &st->calls[(d - 1) & (LT_CALL_DEPTH - 1)];
 
-		/* a wrapper calling its sibling (SSL_write_ex -> SSL_write_ex2): one call */
-		if (outer->ssl == call.ssl && outer->buf == call.buf) {
+		/*
+		 * A wrapper handing the caller's buffer on is one call: SSL_write_ex
+		 * -> SSL_write_ex2, or GnuTLS's OpenSSL layer (SSL_write ->
+		 * gnutls_record_send on its own session).  TLS inside TLS passes
+		 * ciphertext, another buffer.
+		 */
+		if (outer->buf == call.buf && tls__dir(outer->probe) == tls__dir(probe)) {
 			ps = common__probe_stats(probe);
 			if (ps)
 				ps->nested_calls++;
@@ -142,67 +103,17 @@ int BPF_KPROBE(tls_data_enter)
 	return 0;
 }
 
-struct tls_copy_ctx {
-	struct lt_data_event *ev;
-	struct lt_probe_stats *ps;
-	__u64 buf;
-	__u64 cap; /* bytes to copy */
-	__u64 off; /* next offset within the call */
-};
-
-static long tls__copy_chunk(__u32 i, void *arg)
-{
-	struct tls_copy_ctx *c = arg;
-	struct lt_data_event *ev = c->ev;
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	__u64 len;
-
-	if (c->off >= c->cap)
-		return 1;
-	/* clamp, mask, barrier: the verifier must see 0 < len <= LT_CHUNK_MAX */
-	len = (__u64)c->cap - c->off;
-	if (len > LT_CHUNK_MAX)
-		len = LT_CHUNK_MAX;
-	barrier_var(len);
-	len &= (LT_CHUNK_MAX << 1) - 1;
-	if (len == 0 || len > LT_CHUNK_MAX)
-		return 1;
-	ev->chunk_off = c->off;
-	ev->len = len;
-	ev->hdr.size = offsetof(struct lt_data_event, payload) + len;
-	if (c->off + len >= c->cap)
-		ev->hdr.flags |= LT_DATA_F_LAST_CHUNK;
-	if (bpf_probe_read_user(ev->payload, len, (void *)(c->buf + c->off))) {
-		c->ps->read_errors++;
-		/* the bytes still count: user space sees a gap */
-		ev->stream_off += len;
-		c->off += len;
-		return 0;
-	}
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, ev, offsetof(struct lt_data_event, payload) + len, flags))
-		c->ps->ringbuf_drops++;
-	else
-		c->ps->captured_bytes += len;
-	ev->stream_off += len;
-	c->off += len;
-	return 0;
-}
-
 static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_entry)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0, dir, depth = 0, slot;
+	__u32 pid = id >> 32, depth = 0, slot;
 	struct lt_call_stack *st;
 	struct lt_conn_state *cs;
 	struct lt_call c;
 	int found = -1;
 	struct lt_probe_stats *ps;
-	struct lt_data_event *ev;
-	struct tls_copy_ctx cc = {};
 	__u64 n = 0, ssize;
-	int ret;
+	long ret;
 
 	st = bpf_map_lookup_elem(&active_calls, &id);
 	if (st)
@@ -228,14 +139,20 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	/* calls saved above it are inner calls whose returns were missed */
 	st->depth = found;
 
-	ret = (int)PT_REGS_RC(ctx);
 	if (c.len_ptr) {
-		if (ret != 1)
+		if ((int)PT_REGS_RC(ctx) != 1)
 			return 0;
 		if (bpf_probe_read_user(&ssize, sizeof(ssize), (void *)c.len_ptr))
 			return 0;
 		n = ssize;
+	} else if (c.probe == LT_PROBE_GNUTLS_SEND || c.probe == LT_PROBE_GNUTLS_RECV) {
+		/* ssize_t; SSL_read/SSL_write return int, whose upper half of rax is undefined */
+		ret = (long)PT_REGS_RC(ctx);
+		if (ret <= 0)
+			return 0;
+		n = (__u64)ret;
 	} else {
+		ret = (int)PT_REGS_RC(ctx);
 		if (ret <= 0)
 			return 0;
 		n = (__u64)ret;
@@ -251,39 +168,12 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	cs = tls__conn(pid, c.ssl);
 	if (!cs)
 		return 0;
-	dir = tls__dir(c.probe) & 1;
 	if (c.fd >= 0 && !(cs->flags & LT_CONN_F_FD_SENT)) {
 		cs->fd = c.fd;
 		cs->flags |= LT_CONN_F_FD_SENT;
 		tls__emit_fd(c.ssl, cs, c.fd);
 	}
-	cc.off = 0;
-	ev = bpf_map_lookup_elem(&data_scratch, &zero);
-	if (!ev)
-		return 0;
-	ev->stream_off = cs->pos[dir];
-	cs->pos[dir] += n;
-	if (cs->flags & LT_CONN_F_IGNORE) {
-		ps->ignored_bytes += n;
-		return 0;
-	}
-	cc.cap = n > call_cap ? call_cap : n;
-	if (n > cc.cap)
-		ps->truncated_bytes += n - cc.cap;
-
-	common__fill_hdr(&ev->hdr, LT_EV_DATA, 0);
-	if (n > cc.cap)
-		ev->hdr.flags |= LT_DATA_F_TRUNCATED;
-	ev->ssl = c.ssl;
-	ev->conn_gen = cs->gen;
-	ev->call_len = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
-	ev->fd = cs->fd;
-	ev->dir = dir;
-	ev->probe = c.probe;
-	cc.ev = ev;
-	cc.ps = ps;
-	cc.buf = c.buf;
-	bpf_loop(LT_CALL_CAP_MAX / LT_CHUNK_MAX, tls__copy_chunk, &cc, 0);
+	tls__emit_data(ps, cs, c.ssl, c.probe, c.buf, n);
 	return 0;
 }
 
@@ -348,27 +238,54 @@ int BPF_KPROBE(tls_ctrl, __u64 ssl, int cmd, long larg, __u64 parg)
 	return 0;
 }
 
-/* SSL_free(ssl): the stream ends; a later SSL at this address is a new one. */
+/*
+ * gnutls_server_name_set(session, type, name, len): the client's SNI.  The
+ * name need not be NUL-terminated: len bytes are read.
+ */
+SEC("uprobe")
+int BPF_KPROBE(tls_gnutls_sni, __u64 session, int type, __u64 name, __u64 len)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct lt_conn_info_event *ev;
+	struct lt_conn_state *st;
+	__u64 n = len;
+
+	/* GNUTLS_NAME_DNS is 1, the only type defined */
+	if (type != 1 || !name || n == 0 || common__is_agent(pid))
+		return 0;
+	st = tls__conn(pid, session);
+	if (!st)
+		return 0;
+	ev = bpf_map_lookup_elem(&info_scratch, &zero);
+	if (!ev)
+		return 0;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	common__fill_hdr(&ev->hdr, LT_EV_CONN_INFO, sizeof(*ev));
+	ev->ssl = session;
+	ev->conn_gen = st->gen;
+	ev->fd = st->fd;
+	ev->what = LT_INFO_SNI;
+	/* clamp, mask, barrier; one byte stays for the NUL */
+	if (n > LT_SNI_MAX - 1)
+		n = LT_SNI_MAX - 1;
+	barrier_var(n);
+	n &= LT_SNI_MAX - 1;
+	if (n == 0 || bpf_probe_read_user(ev->sni, n, (void *)name)) {
+		common__count(LT_CNT_CONTROL_DROPS);
+		return 0;
+	}
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+		common__count(LT_CNT_CONTROL_DROPS);
+	return 0;
+}
+
+/* SSL_free(ssl), gnutls_deinit(session): the stream ends. */
 SEC("uprobe")
 int BPF_KPROBE(tls_free, __u64 ssl)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct lt_conn_key key = { .pid = pid, .ssl = ssl };
-	struct lt_conn_close_event ev = {};
-	struct lt_conn_state *st;
 
-	if (common__is_agent(pid))
-		return 0;
-	st = bpf_map_lookup_elem(&conns, &key);
-	if (!st)
-		return 0;
-	common__fill_hdr(&ev.hdr, LT_EV_CONN_CLOSE, sizeof(ev));
-	ev.ssl = ssl;
-	ev.conn_gen = st->gen;
-	ev.bytes[0] = st->pos[0];
-	ev.bytes[1] = st->pos[1];
-	bpf_map_delete_elem(&conns, &key);
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
-		common__count(LT_CNT_CONTROL_DROPS);
+	if (!common__is_agent(pid))
+		tls__close(pid, ssl);
 	return 0;
 }

@@ -27,6 +27,12 @@
 #define LT_PATH_MAX 256
 #define LT_SNI_MAX 128
 #define LT_ARGS_MAX 1024
+/* Exec events name the process's cgroup (v2) by its last LT_CGROUP_LEVELS
+ * path components, each up to LT_CGROUP_NAME_MAX - 1 bytes: enough for
+ * container runtimes' names (`cri-containerd-<64 hex>.scope` is 85) and for
+ * the kubepods/<qos>/pod<uid>/<id> layout. */
+#define LT_CGROUP_LEVELS 4
+#define LT_CGROUP_NAME_MAX 128
 
 /* struct lt_event_hdr.type */
 #define LT_EV_DATA 1 /* plaintext chunk of one TLS read/write call */
@@ -80,7 +86,10 @@ struct lt_probe_stats {
 #define LT_CNT_CONTROL_DROPS 2 /* exec/mmap/close/info events lost */
 #define LT_CNT_CONN_TABLE_FULL 3 /* conn map update failed */
 #define LT_CNT_CALL_TABLE_FULL 4 /* per-thread call map update failed */
-#define LT_CNT_MAX 8
+#define LT_CNT_SOCK_TABLE_FULL 5 /* sock_conns / sock_calls update failed */
+#define LT_CNT_SOCK_SELECTED 6 /* TCP connections selected (port or first bytes) */
+#define LT_CNT_SOCK_DECLINED 7 /* dropped at the first bytes: not an HTTP request, or TLS */
+#define LT_CNT_MAX 16
 
 /* Every event starts with this header. */
 struct lt_event_hdr {
@@ -103,6 +112,14 @@ struct lt_conn_key {
 	__u32 pad;
 	__u64 ssl; /* SSL* in the traced process */
 };
+
+/*
+ * A plaintext socket connection uses the same key with this bit set over the
+ * fd in `ssl`: a user-space SSL* never has bit 63 set (canonical x86-64 and
+ * arm64 user addresses are below 2^48), so the two kinds never collide.
+ */
+#define LT_SOCK_KEY_BIT (1ull << 63)
+#define LT_SOCK_KEY(fd) (LT_SOCK_KEY_BIT | (__u32)(fd))
 
 /* lt_data_event.hdr.flags */
 #define LT_DATA_F_LAST_CHUNK (1u << 0) /* last chunk sent for this call */
@@ -162,6 +179,14 @@ struct lt_file_event {
 	__u64 ino;
 	__s32 fd; /* LT_EV_MMAP_EXEC: the mapped fd */
 	__u32 uid; /* effective uid of the process */
+	/* LT_EV_EXEC only (0 / "" for mmap): read at exec in the kernel, so a
+	 * process that exits at once is still fully named */
+	__u32 ppid; /* parent's thread group id */
+	__u32 pad1;
+	__u64 start_ns; /* process start, CLOCK_BOOTTIME ns (task->start_boottime) */
+	/* the v2 cgroup's path components, leaf first; an empty name ends the
+	 * path (the root), all non-empty means deeper than LT_CGROUP_LEVELS */
+	char cgroup[LT_CGROUP_LEVELS][LT_CGROUP_NAME_MAX];
 	/* LT_EV_EXEC: the path given to execve; LT_EV_MMAP_EXEC: the basename */
 	char name[LT_PATH_MAX];
 	/* LT_EV_EXEC: argv, NUL-separated, read at exec time so that a process
@@ -170,6 +195,10 @@ struct lt_file_event {
 	__u32 pad2;
 	char args[LT_ARGS_MAX];
 };
+
+/* Ports whose TCP connections are always captured (`sock_ports` map), and
+ * the most a user can configure. */
+#define LT_SOCK_PORTS_MAX 64
 
 /* Key of the `known_files` map: files user space has inspected. */
 struct lt_file_key {
@@ -180,6 +209,12 @@ struct lt_file_key {
 /* Value of the `conns` map; user space may set LT_CONN_F_IGNORE. */
 #define LT_CONN_F_IGNORE (1u << 0) /* stop copying payloads (not LLM traffic) */
 #define LT_CONN_F_FD_SENT (1u << 1)
+/* sockets only: selected by its port (the `sock_ports` map) */
+#define LT_CONN_F_SOCK_BY_PORT (1u << 2)
+/* sockets only: not yet classified; the first bytes decide (HTTP request or not) */
+#define LT_CONN_F_SOCK_PENDING (1u << 3)
+/* sockets only: a TLS call used it, or it began with a TLS record: ciphertext */
+#define LT_CONN_F_SOCK_TLS (1u << 4)
 
 struct lt_conn_state {
 	__u64 gen;
@@ -196,8 +231,11 @@ _Static_assert((LT_CHUNK_MAX & (LT_CHUNK_MAX - 1)) == 0, "LT_CHUNK_MAX power of 
 _Static_assert(sizeof(struct lt_conn_info_event) == 40 + 8 + 8 + 8 + 32 + 8 + LT_SNI_MAX,
 	       "lt_conn_info_event layout");
 _Static_assert(sizeof(struct lt_conn_close_event) == 72, "lt_conn_close_event layout");
-_Static_assert(sizeof(struct lt_file_event) == 40 + 24 + LT_PATH_MAX + 8 + LT_ARGS_MAX,
+_Static_assert(sizeof(struct lt_file_event) ==
+		       40 + 24 + 16 + LT_CGROUP_LEVELS * LT_CGROUP_NAME_MAX + LT_PATH_MAX + 8 +
+			       LT_ARGS_MAX,
 	       "lt_file_event layout");
+_Static_assert(offsetof(struct lt_file_event, start_ns) % 8 == 0, "start_ns alignment");
 _Static_assert(sizeof(struct lt_conn_key) == 16, "lt_conn_key layout");
 _Static_assert(sizeof(struct lt_conn_state) == 32, "lt_conn_state layout");
 _Static_assert(sizeof(struct lt_probe_stats) == 9 * 8, "lt_probe_stats layout");

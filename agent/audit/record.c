@@ -150,6 +150,23 @@ static void set_server(json_t *attrs, const struct http_exchange *ex, const stru
 		 c->local_port);
 }
 
+/* Where the bytes came from: which TLS library's hooks, or the socket path. */
+static const char *capture_source(const struct conn *c)
+{
+	if (c->key.ssl & LT_SOCK_KEY_BIT)
+		return "socket";
+	switch (c->probe) {
+	case LT_PROBE_GNUTLS_SEND:
+	case LT_PROBE_GNUTLS_RECV:
+		return "gnutls";
+	case LT_PROBE_GO_WRITE:
+	case LT_PROBE_GO_READ:
+		return "go_tls";
+	default:
+		return "openssl";
+	}
+}
+
 /* A random (version 4) UUID: records are identified without coordination. */
 static void record_id(char out[37])
 {
@@ -346,7 +363,7 @@ json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 	if (proc->has_uid)
 		set_int(attrs, "process.user.id", proc->uid);
 	set_str(attrs, "llmtap.capture.role", ex->server_side ? "server" : "client");
-	set_str(attrs, "llmtap.capture.source", "openssl");
+	set_str(attrs, "llmtap.capture.source", capture_source(c));
 	set_server(attrs, ex, c);
 	set_str(attrs, "network.transport", "tcp");
 	set_str(attrs, "network.protocol.name", "http");

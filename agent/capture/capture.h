@@ -24,6 +24,10 @@ struct capture_opts {
 	uint32_t ringbuf_bytes; /* data ring size, power of two */
 	enum capture_ret_mode ret_mode;
 	bool no_hold; /* never hold a thread while its new TLS library is probed */
+	bool no_sockets; /* no plaintext socket capture (TLS only) */
+	bool no_sock_classify; /* plaintext: only the ports below, no first-bytes selection */
+	uint16_t sock_ports[LT_SOCK_PORTS_MAX]; /* server ports always captured */
+	size_t n_sock_ports;
 };
 
 struct capture_stats {

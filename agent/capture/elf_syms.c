@@ -9,6 +9,7 @@
  * file size); this file checks what libelf cannot know: segment arithmetic.
  */
 #include "elf_syms.h"
+#include "go_pclntab.h"
 
 #include <errno.h>
 #include <gelf.h>
@@ -45,6 +46,7 @@ struct sym_info {
 	bool dyn;
 	bool global; /* STB_GLOBAL or STB_WEAK */
 	bool default_version;
+	bool pclntab; /* from a Go pclntab */
 };
 
 typedef int (*sym_visit_fn)(const struct sym_info *si, void *ctx);
@@ -154,18 +156,44 @@ struct sym_tables {
 	Elf_Scn *dynsym;
 	Elf_Scn *symtab;
 	Elf_Scn *versym; /* .gnu.version, only if it belongs to dynsym */
+	Elf_Scn *pclntab; /* Go: .gopclntab (.data.rel.ro.gopclntab when PIE) */
+	uint64_t text_addr; /* .text's address, 0 if none */
+	bool go; /* a Go binary: .go.buildinfo or .note.go.buildid */
 };
+
+/* True when a section name ends with "gopclntab". */
+static bool is_pclntab_name(const char *name)
+{
+	static const char suffix[] = "gopclntab";
+	size_t n = name ? strlen(name) : 0;
+
+	return n >= sizeof(suffix) - 1 && strcmp(name + n - (sizeof(suffix) - 1), suffix) == 0;
+}
 
 static void find_tables(Elf *elf, struct sym_tables *t)
 {
 	Elf_Scn *scn = NULL, *versym = NULL;
 	GElf_Shdr sh;
-	size_t versym_link = 0;
+	size_t versym_link = 0, shstrndx;
+	bool names = elf_getshdrstrndx(elf, &shstrndx) == 0;
 
 	memset(t, 0, sizeof(*t));
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		if (names && (sh.sh_type == SHT_PROGBITS || sh.sh_type == SHT_NOTE)) {
+			const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+
+			if (!name)
+				name = "";
+			if (!t->pclntab && sh.sh_type == SHT_PROGBITS && is_pclntab_name(name))
+				t->pclntab = scn;
+			else if (!t->text_addr && strcmp(name, ".text") == 0)
+				t->text_addr = sh.sh_addr;
+			else if (strcmp(name, ".go.buildinfo") == 0 ||
+				 strcmp(name, ".note.go.buildid") == 0)
+				t->go = true;
+		}
 		if (sh.sh_type == SHT_DYNSYM && !t->dynsym) {
 			t->dynsym = scn;
 		} else if (sh.sh_type == SHT_SYMTAB && !t->symtab) {
@@ -240,6 +268,90 @@ static int walk_symbols(struct elf_file *f, Elf_Scn *scn, Elf_Scn *versym_scn, b
 			return ret;
 	}
 	return 0;
+}
+
+struct pclntab_walk {
+	struct elf_file *f;
+	uint64_t text_start;
+	sym_visit_fn visit;
+	void *ctx;
+};
+
+static int pclntab_visit(const struct go_pclntab_func *fn, void *ctx)
+{
+	struct pclntab_walk *w = ctx;
+	struct sym_info si = {
+		.name = fn->name, .global = true, .default_version = true, .pclntab = true
+	};
+
+	if (fn->entry_off > UINT64_MAX - w->text_start)
+		return 0;
+	si.vaddr = w->text_start + fn->entry_off;
+	si.size = fn->size;
+	if (!vaddr_to_offset(w->f, si.vaddr, &si.file_offset))
+		return 0;
+	return w->visit(&si, w->ctx);
+}
+
+/*
+ * Finds a pclntab inside the read-only data of a Go binary that has no
+ * section for it: an externally linked PIE, where the system linker merged
+ * it into .data.rel.ro.  The header is pointer-aligned and starts with the
+ * magic, two zero bytes, the instruction quantum and the pointer size.
+ * Returns 0 with *tab filled, or -ENOENT.
+ */
+static int scan_pclntab(Elf *elf, struct go_pclntab *tab)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		const uint8_t *p;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_ALLOC) || (sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || data->d_size < GO_PCLNTAB_HDR_SIZE)
+			continue;
+		p = data->d_buf;
+		for (size_t i = 0; i + GO_PCLNTAB_HDR_SIZE <= data->d_size; i += 8) {
+			if (p[i + 1] != 0xff || p[i + 2] != 0xff || p[i + 3] != 0xff ||
+			    (p[i] != 0xf0 && p[i] != 0xf1) || p[i + 7] != 8)
+				continue;
+			if (go_pclntab_open(tab, p + i, data->d_size - i) == 0 && tab->nfunc > 0)
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Calls visit for each function of a Go binary's pclntab.  Entries are
+ * relative to the text start: the header's (runtime.text), unless it is 0
+ * or outside the code (an unrelocated PIE value), then .text's address as
+ * Go's own debug/gosym does.
+ */
+static int walk_pclntab(struct elf_file *f, const struct sym_tables *t, sym_visit_fn visit,
+			void *ctx)
+{
+	struct pclntab_walk w = { .f = f, .visit = visit, .ctx = ctx };
+	struct go_pclntab tab;
+	uint64_t off;
+	Elf_Data *data;
+
+	if (t->pclntab) {
+		data = elf_getdata(t->pclntab, NULL);
+		if (!data || !data->d_buf || go_pclntab_open(&tab, data->d_buf, data->d_size) != 0)
+			return 0;
+	} else if (!t->go || scan_pclntab(f->elf, &tab) != 0) {
+		return 0;
+	}
+	w.text_start = tab.text_start;
+	if (!w.text_start || !vaddr_to_offset(f, w.text_start, &off))
+		w.text_start = t->text_addr;
+	return go_pclntab_foreach(&tab, pclntab_visit, &w);
 }
 
 /* Open-addressed table of the wanted names, keyed by a hash of the base name. */
@@ -324,6 +436,7 @@ static int want_visit(const struct sym_info *si, void *ctx)
 		fn->size = si->size;
 		fn->file_offset = si->file_offset;
 		fn->from_dynsym = si->dyn;
+		fn->from_pclntab = si->pclntab;
 	}
 	return 0;
 }
@@ -356,6 +469,9 @@ static int find_funcs(int fd, const void *image, size_t size, struct elf_func *f
 				w.rank[i] = 2;
 		walk_symbols(&f, t.symtab, NULL, false, want_visit, &w);
 	}
+	/* a stripped Go binary: its pclntab, for names still missing */
+	if (w.n_found < n)
+		walk_pclntab(&f, &t, want_visit, &w);
 	err = (int)(w.n_found > (size_t)INT32_MAX ? INT32_MAX : w.n_found);
 cleanup:
 	want_free(&w);

@@ -20,14 +20,18 @@ struct elf_func {
 	uint64_t vaddr; /* st_value */
 	uint64_t size; /* st_size (0 if unknown) */
 	uint64_t file_offset; /* where the code starts in the file: the uprobe offset */
-	bool from_dynsym; /* found in .dynsym (else .symtab) */
+	bool from_dynsym; /* found in .dynsym (else .symtab or .gopclntab) */
+	bool from_pclntab; /* found in a Go binary's .gopclntab */
 };
 
 /*
  * Looks up every funcs[i].name (a base name, no "@VERSION") in .dynsym, then
- * the ones still missing in .symtab, in one pass per table.  Matches global or
- * weak defined STT_FUNC symbols lying in an executable PT_LOAD segment; for
- * versioned symbols the default version (foo@@V) wins over foo@V.  Fills the
+ * the ones still missing in .symtab, then in a Go binary's .gopclntab (what
+ * a stripped Go binary keeps), in one pass per table.  Matches global or
+ * weak defined STT_FUNC symbols (any pclntab function) lying in an
+ * executable PT_LOAD segment; for versioned symbols the default version
+ * (foo@@V) wins over foo@V.  A pclntab function's size runs to the next
+ * function (alignment padding included).  Fills the
  * other fields of each entry (all reset, also on error).  Returns how many
  * were found (>= 0), -ENOEXEC if fd is not an ELF64 x86-64/aarch64 executable
  * or shared object, or -errno.

@@ -13,11 +13,37 @@ struct llmtap_bpf;
 struct ring_buffer;
 struct bpf_link;
 
+/* TLS stacks a file may carry (struct tls_target.stacks). */
+#define TLS_STACK_OPENSSL (1u << 0) /* OpenSSL, LibreSSL, BoringSSL */
+#define TLS_STACK_GNUTLS (1u << 1)
+#define TLS_STACK_GO (1u << 2) /* Go's crypto/tls */
+
+/* Every function the agent probes, looked up in one pass over a file's symbols. */
+enum tls_func {
+	TLS_F_SSL_WRITE,
+	TLS_F_SSL_READ,
+	TLS_F_SSL_WRITE_EX,
+	TLS_F_SSL_READ_EX,
+	TLS_F_SSL_WRITE_EX2,
+	TLS_F_SSL_SET_FD,
+	TLS_F_SSL_CTRL,
+	TLS_F_SSL_FREE,
+	TLS_F_GNUTLS_SEND,
+	TLS_F_GNUTLS_RECV,
+	TLS_F_GNUTLS_DEINIT,
+	TLS_F_GNUTLS_SNI,
+	TLS_F_GO_WRITE,
+	TLS_F_GO_READ,
+	TLS_F_GO_CLOSE,
+	TLS_F_COUNT
+};
+
 /* One file (library or executable) with TLS probes attached by inode. */
 struct tls_target {
 	uint64_t dev, ino; /* stat() encoding */
 	int fd; /* O_PATH fd kept open: /proc/self/fd/N names the inode for the kernel */
 	char desc[256]; /* path as first seen, for messages */
+	unsigned stacks; /* TLS_STACK_* */
 	struct bpf_link **links;
 	size_t n_links, cap_links;
 	unsigned n_ret_insn, n_uretprobe;
@@ -39,7 +65,7 @@ struct capture {
 	struct llmtap_bpf *skel;
 	struct ring_buffer *rb_data; /* polled by the caller's thread */
 	struct ring_buffer *rb_ctl; /* polled by the attach thread */
-	struct bpf_link *static_links[16]; /* syscall and process programs */
+	struct bpf_link *static_links[32]; /* syscall and process programs */
 	size_t n_static_links;
 	pthread_t attach_thread;
 	bool attach_thread_started;
@@ -74,7 +100,16 @@ void targets_mark_seen(struct capture *c, uint64_t dev, uint64_t ino);
 bool targets_seen(const struct capture *c, uint64_t dev, uint64_t ino);
 void targets_free(struct capture *c);
 
-/* Attaches the OpenSSL-family probes to a target; 0 or negative errno. */
-int attach_openssl(struct capture *c, struct tls_target *t, int elf_fd);
+struct elf_func;
+
+/*
+ * Looks up every tls_func of the ELF file open as fd into funcs[TLS_F_COUNT]
+ * and returns the TLS_STACK_* it carries (0 for none or a non-ELF file).
+ */
+unsigned attach_lookup(int fd, struct elf_func *funcs);
+/* Attaches the probes of t->stacks, with funcs from attach_lookup; 0 or
+ * the first negative errno (what could be attached stays attached). */
+int attach_target(struct capture *c, struct tls_target *t, int elf_fd,
+		  const struct elf_func *funcs);
 
 #endif

@@ -129,19 +129,48 @@ static int on_data_event(void *ctx, void *data, size_t size)
 /* The syscall tracepoint programs: optional, they need tracefs. */
 static struct bpf_program **syscall_progs(struct llmtap_bpf *s, size_t *n)
 {
-	static struct bpf_program *progs[9];
+	static struct bpf_program *progs[24];
+	size_t k = 0;
 
-	progs[0] = s->progs.sys_enter_write;
-	progs[1] = s->progs.sys_enter_read;
-	progs[2] = s->progs.sys_enter_sendto;
-	progs[3] = s->progs.sys_enter_recvfrom;
-	progs[4] = s->progs.sys_enter_sendmsg;
-	progs[5] = s->progs.sys_enter_recvmsg;
-	progs[6] = s->progs.sys_enter_writev;
-	progs[7] = s->progs.sys_enter_readv;
-	progs[8] = s->progs.sys_enter_mmap;
-	*n = 9;
+	progs[k++] = s->progs.sys_enter_mmap;
+	progs[k++] = s->progs.sys_enter_write;
+	progs[k++] = s->progs.sys_enter_read;
+	progs[k++] = s->progs.sys_enter_sendto;
+	progs[k++] = s->progs.sys_enter_recvfrom;
+	progs[k++] = s->progs.sys_enter_sendmsg;
+	progs[k++] = s->progs.sys_enter_recvmsg;
+	progs[k++] = s->progs.sys_enter_writev;
+	progs[k++] = s->progs.sys_enter_readv;
+	/* plaintext capture: connection tracking and the syscall exits */
+	progs[k++] = s->progs.sys_enter_connect;
+	progs[k++] = s->progs.sys_exit_accept;
+	progs[k++] = s->progs.sys_exit_accept4;
+	progs[k++] = s->progs.sys_enter_close;
+	progs[k++] = s->progs.sys_exit_write;
+	progs[k++] = s->progs.sys_exit_read;
+	progs[k++] = s->progs.sys_exit_sendto;
+	progs[k++] = s->progs.sys_exit_recvfrom;
+	progs[k++] = s->progs.sys_exit_sendmsg;
+	progs[k++] = s->progs.sys_exit_recvmsg;
+	progs[k++] = s->progs.sys_exit_writev;
+	progs[k++] = s->progs.sys_exit_readv;
+	*n = k;
 	return progs;
+}
+
+/* Index in syscall_progs() of the first program that only plaintext capture needs. */
+#define SYSCALL_PROGS_TLS_ONLY 9
+
+/* Selects the server ports whose TCP connections are always captured. */
+static int set_sock_ports(struct capture *c, const struct capture_opts *o)
+{
+	int fd = bpf_map__fd(c->skel->maps.sock_ports);
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < o->n_sock_ports; i++)
+		if (bpf_map_update_elem(fd, &o->sock_ports[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
 }
 
 /* Attaches the always-on programs (syscalls when loaded, process lifecycle). */
@@ -149,7 +178,7 @@ static int attach_static(struct capture *c)
 {
 	size_t n_sys;
 	struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
-	struct bpf_program *progs[16];
+	struct bpf_program *progs[32];
 	struct bpf_link *l;
 	size_t n = 0;
 
@@ -221,11 +250,19 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 		size_t n_sys;
 		struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
 
-		log_warn("syscall tracepoints unavailable: socket addresses and libraries loaded "
-			 "after start-up will not be seen");
+		log_warn("syscall tracepoints unavailable: plaintext HTTP, socket addresses and "
+			 "libraries loaded after start-up will not be seen");
 		for (size_t i = 0; i < n_sys; i++)
 			bpf_program__set_autoload(sys[i], false);
 	}
+	if (opts->no_sockets) {
+		size_t n_sys;
+		struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
+
+		for (size_t i = SYSCALL_PROGS_TLS_ONLY; i < n_sys; i++)
+			bpf_program__set_autoload(sys[i], false);
+	}
+	c->skel->rodata->sock_classify = !opts->no_sock_classify;
 	c->skel->rodata->agent_tgid = (uint32_t)getpid();
 	c->skel->rodata->call_cap = opts->call_cap ? opts->call_cap : LT_CALL_CAP_DEFAULT;
 	if (opts->ringbuf_bytes) {
@@ -238,6 +275,11 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 	if (err) {
 		log_error("failed to load the BPF programs: %s%s", strerror(-err),
 			  log_verbose ? "" : " (--verbose shows the verifier log)");
+		goto cleanup;
+	}
+	err = set_sock_ports(c, opts);
+	if (err) {
+		log_error("cannot select socket ports: %s", strerror(-err));
 		goto cleanup;
 	}
 	err = attach_static(c);
@@ -286,7 +328,8 @@ int capture_set_ignore(struct capture *c, uint32_t pid, uint64_t ssl, uint64_t g
 {
 	struct lt_conn_key key = { .pid = pid, .ssl = ssl };
 	struct lt_conn_state st;
-	int fd = bpf_map__fd(c->skel->maps.conns);
+	int fd = bpf_map__fd((ssl & LT_SOCK_KEY_BIT) ? c->skel->maps.sock_conns :
+						       c->skel->maps.conns);
 
 	if (bpf_map_lookup_elem(fd, &key, &st))
 		return -ENOENT;

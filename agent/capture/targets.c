@@ -97,18 +97,26 @@ static bool is_elf(int fd)
 	return pread(fd, m, sizeof(m), 0) == 4 && memcmp(m, "\177ELF", 4) == 0;
 }
 
-static bool has_tls_symbols(int fd)
+/* "openssl+go" for a log line. */
+static void stacks_desc(unsigned stacks, char *out, size_t size)
 {
-	struct elf_func f[2] = { { .name = "SSL_write" }, { .name = "SSL_read" } };
+	static const char *const names[] = { "openssl", "gnutls", "go" }; /* TLS_STACK_* bits */
+	size_t len = 0;
 
-	return elf_find_funcs(fd, f, 2) > 0 && f[0].found && f[1].found;
+	out[0] = '\0';
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]) && len < size; i++)
+		if (stacks & (1u << i))
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "+" : "",
+						names[i]);
 }
 
 int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 {
+	struct elf_func funcs[TLS_F_COUNT];
 	struct tls_target *t;
+	char self[64], stacks[32];
+	unsigned found;
 	uint64_t t0;
-	char self[64];
 	struct stat st;
 	int err;
 
@@ -120,7 +128,10 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 		return 0;
 	targets_mark_seen(c, st.st_dev, st.st_ino);
 	atomic_fetch_add(&c->files_inspected, 1);
-	if (!is_elf(fd) || !has_tls_symbols(fd))
+	if (!is_elf(fd))
+		return 0;
+	found = attach_lookup(fd, funcs);
+	if (!found)
 		return 0;
 
 	if (c->n_targets >= TARGETS_MAX) {
@@ -142,6 +153,7 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	memset(t, 0, sizeof(*t));
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
+	t->stacks = found;
 	snprintf(t->desc, sizeof(t->desc), "%s", desc);
 	/* An O_PATH handle pins the inode: attach paths stay valid after the
 	 * process that revealed the file exits or the file is unlinked. */
@@ -152,9 +164,12 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	c->n_targets++;
 	atomic_store(&c->n_targets_pub, c->n_targets);
 	t0 = clock_mono_now();
-	err = attach_openssl(c, t, fd);
-	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %.1f ms)%s",
+	err = attach_target(c, t, fd, funcs);
+	stacks_desc(found, stacks, sizeof(stacks));
+	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %.1f ms; "
+		 "%s%s)%s",
 		 t->desc, t->n_ret_insn, t->n_uretprobe, (double)(clock_mono_now() - t0) / 1e6,
+		 stacks, funcs[TLS_F_GO_WRITE].from_pclntab ? " via .gopclntab" : "",
 		 err ? " with errors" : "");
 	return err ? err : 1;
 }
@@ -348,8 +363,8 @@ static int scan_pid(struct capture *c, uint32_t pid)
 	return maps_foreach(pid, scan_cb, &sc);
 }
 
-/* Library names whose system copies are attached at start-up. */
-static const char *const ld_cache_prefixes[] = { "libssl.so" };
+/* Library names whose system copies are attached at start-up (libssl first). */
+static const char *const ld_cache_prefixes[] = { "libssl.so", "libgnutls.so" };
 
 static int ld_cache_entry(const char *path, void *ctx)
 {

@@ -40,6 +40,7 @@ struct conn {
 	char sni[128];
 	char comm[16];
 	uint32_t tid; /* thread of the first event */
+	uint8_t probe; /* LT_PROBE_* of the first data: which TLS stack, or the socket path */
 	/* per-direction stream positions, for gap detection */
 	uint64_t next_off[2];
 	uint64_t gap_bytes[2];

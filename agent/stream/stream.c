@@ -7,6 +7,7 @@
 #include "audit/record.h"
 #include "proto/http_exchange.h"
 #include "stream/event.h"
+#include "util/clock.h"
 
 static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ctx)
 {
@@ -39,9 +40,21 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 	if ((ex->flags & HTTP_EXCH_F_NO_RESPONSE) ||
 	    ((ex->req.flags | ex->resp.flags) & HTTP1_F_INCOMPLETE))
 		s->stats.incomplete_records++;
+	if (join_wanted(c)) {
+		join_offer(&s->join, rec, c, ex->server_side, clock_mono_now());
+		return;
+	}
 	if (s->hooks.emit)
 		s->hooks.emit(rec, s->hooks.ctx);
 	json_decref(rec);
+}
+
+static void emit_joined(json_t *rec, void *ctx)
+{
+	struct stream *s = ctx;
+
+	if (s->hooks.emit)
+		s->hooks.emit(rec, s->hooks.ctx);
 }
 
 static bool on_classify(const struct http_message *req, const struct conn *c, void *ctx)
@@ -143,6 +156,8 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 		s->classifier = *o->classifier;
 	else
 		classifier_default(&s->classifier);
+	join_init(&s->join, 4096, o->join_wait_ns ? o->join_wait_ns : 1000000000ull, emit_joined,
+		  s);
 	err = conn_table_init(&s->conns, o->max_conns ? o->max_conns : 16384, on_release, s);
 	if (err)
 		return err;
@@ -155,6 +170,8 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 void stream_destroy(struct stream *s)
 {
 	conn_table_destroy(&s->conns);
+	/* after the connections: ending them may complete views */
+	join_destroy(&s->join);
 	proc_cache_destroy(&s->procs);
 }
 
@@ -204,6 +221,7 @@ static void on_data(struct stream *s, const struct lt_data_event *d)
 	if (!c->comm[0]) {
 		memcpy(c->comm, d->hdr.comm, sizeof(c->comm) - 1);
 		c->tid = d->hdr.tid;
+		c->probe = d->probe;
 	}
 	if (c->fd < 0)
 		c->fd = d->fd;
@@ -314,4 +332,9 @@ int stream_on_event(struct stream *s, const void *data, size_t size)
 void stream_tick(struct stream *s, uint64_t now_ns, uint64_t idle_ns)
 {
 	conn_table_expire(&s->conns, now_ns, idle_ns);
+}
+
+void stream_expire_joins(struct stream *s, uint64_t now_ns)
+{
+	join_expire(&s->join, now_ns);
 }

@@ -17,6 +17,7 @@
 #include "process/procinfo.h"
 #include "proto/http1.h"
 #include "stream/conn_table.h"
+#include "stream/join.h"
 
 struct stream_stats {
 	uint64_t events, bad_events, data_bytes;
@@ -46,6 +47,7 @@ struct stream {
 	struct http1_limits limits;
 	struct stream_hooks hooks;
 	struct stream_stats stats;
+	struct join join;
 	size_t max_buffered;
 	struct llm_analyze_opts analyze;
 	struct record_opts record;
@@ -59,6 +61,7 @@ struct stream_opts {
 	const struct classifier *classifier; /* NULL: the default table */
 	const struct price_table *prices; /* NULL: no cost estimates */
 	bool no_content; /* records carry metadata only */
+	uint64_t join_wait_ns; /* how long a view waits for the other end's; 0: 1 s */
 };
 
 int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h);
@@ -68,5 +71,8 @@ void stream_destroy(struct stream *s);
 int stream_on_event(struct stream *s, const void *data, size_t size);
 /* Expires connections idle for idle_ns (mono clock now). */
 void stream_tick(struct stream *s, uint64_t now_ns, uint64_t idle_ns);
+/* Emits the records held for a second view (join.h) whose wait is over;
+ * call it often (each poll). */
+void stream_expire_joins(struct stream *s, uint64_t now_ns);
 
 #endif

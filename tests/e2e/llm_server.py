@@ -7,7 +7,10 @@ Speaks enough of each API for real clients and for llmtap's decoders:
                               forces chunked framing; ?enc=gzip|br compresses
   POST /v1/messages           Anthropic Messages, plain or streamed (named events)
   POST /v1beta/models/M:generateContent, :streamGenerateContent?alt=sse   Gemini
+  POST /api/chat              Ollama, NDJSON streamed unless "stream": false
   GET  /index.html            not LLM traffic
+Usage: llm_server.py CERT KEY          HTTPS on 127.0.0.1, a free port
+       llm_server.py --plain HOST PORT plain HTTP (PORT 0: a free one; HOST may be ::1)
 The assistant's text is "réponse ✓ " + the last user text (its first 200
 characters), so tests can
 predict every field.  Token counts are word counts.  Prints "listening PORT".
@@ -15,6 +18,7 @@ predict every field.  Token counts are word counts.  Prints "listening PORT".
 import gzip
 import http.server
 import json
+import socket
 import ssl
 import subprocess
 import sys
@@ -117,6 +121,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.anthropic(req)
         elif path.startswith("/v1beta/models/"):
             self.gemini(req, path)
+        elif path == "/api/chat":
+            self.ollama_chat(req)
         else:
             self._reply(404, "text/plain", b"not found")
 
@@ -184,6 +190,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                ("message_stop", {"type": "message_stop"})]
         self._sse([(n, json.dumps(d, ensure_ascii=False)) for n, d in ev])
 
+    def ollama_chat(self, req):
+        user = last_user_text(req.get("messages"))
+        text = "réponse ✓ " + user[:200]
+        model = req.get("model", "llama3.2")
+        done = {"model": model, "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": text}, "done": True,
+                "done_reason": "stop", "total_duration": 1000, "prompt_eval_count": words(user),
+                "eval_count": words(text)}
+        if req.get("stream") is False:
+            self._reply(200, "application/json", json.dumps(done, ensure_ascii=False).encode())
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        lines = [{"model": model, "created_at": "2026-01-01T00:00:00Z",
+                  "message": {"role": "assistant", "content": w + " "}, "done": False}
+                 for w in text.split(" ")]
+        last = dict(done, message={"role": "assistant", "content": ""})
+        for obj in lines + [last]:
+            raw = (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.wfile.flush()
+            time.sleep(0.005)
+        self.wfile.write(b"0\r\n\r\n")
+
     def gemini(self, req, path):
         model = path.split("/")[-1].split(":")[0]
         user = gemini_user_text(req)
@@ -208,12 +240,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._sse(chunks)
 
 
+class Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def main():
-    cert, key = sys.argv[1], sys.argv[2]
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if sys.argv[1] == "--plain":
+        host, port = sys.argv[2], int(sys.argv[3])
+        cls = Server6 if ":" in host else http.server.ThreadingHTTPServer
+        srv = cls((host, port), Handler)
+    else:
+        cert, key = sys.argv[1], sys.argv[2]
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("listening", srv.server_address[1], flush=True)
     srv.serve_forever()
 

@@ -75,6 +75,42 @@ TEST(strnum_parse_size_table)
 	}
 }
 
+TEST(strnum_parse_ports_table)
+{
+	static const struct {
+		const char *s;
+		int err;
+		size_t n;
+		uint16_t first, last;
+	} cases[] = {
+		{ "8000", 0, 1, 8000, 8000 },
+		{ "8000,30000,11434,8080,3000", 0, 5, 8000, 3000 },
+		{ "1,65535", 0, 2, 1, 65535 },
+		{ "8000,8000", 0, 1, 8000, 8000 },
+		{ "none", 0, 0, 0, 0 },
+		{ "", 0, 0, 0, 0 },
+		{ "0", -EINVAL, 0, 0, 0 },
+		{ "65536", -EINVAL, 0, 0, 0 },
+		{ "80,", -EINVAL, 0, 0, 0 },
+		{ ",80", -EINVAL, 0, 0, 0 },
+		{ "80;81", -EINVAL, 0, 0, 0 },
+		{ "-1", -EINVAL, 0, 0, 0 },
+		{ "99999999999999999999", -EINVAL, 0, 0, 0 },
+		{ "1,2,3,4,5,6,7,8,9", -E2BIG, 0, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint16_t p[8] = { 0 };
+		size_t n = 99;
+		int err = strnum_parse_ports(cases[i].s, p, 8, &n);
+
+		if (err != cases[i].err ||
+		    (!err && (n != cases[i].n ||
+			      (n && (p[0] != cases[i].first || p[n - 1] != cases[i].last)))))
+			test_fail_at(__FILE__, __LINE__, "'%s': err %d n %zu", cases[i].s, err, n);
+	}
+}
+
 TEST(clock_formats_rfc3339)
 {
 	char buf[40];
