@@ -14,7 +14,7 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wv
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
 	     -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"$(VERSION)"'
-LDLIBS    += -lbpf -lelf -lz -ljansson -lbrotlidec -lzstd -lpthread
+LDLIBS    += -lbpf -lelf -lz -ljansson -lbrotlidec -lzstd -lpthread -lyaml -lpcre2-8 -lhs -lcrypto
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
 	      -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -34,6 +34,8 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+comma := ,
 
 .PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools bench
 .DELETE_ON_ERROR:
@@ -99,10 +101,20 @@ unit: $(BUILD)/unit-tests
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"fuzz"' \
 	       -DLLMTAP_GIT_REV='"fuzz"'
+# The agent's modules are compiled once with the sanitizers (fuzzer-no-link)
+# into one archive every fuzzer links: not once per fuzzer.
 FUZZ_LIB_SRCS := $(ASAN_LIB_SRCS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzzlib/%.o,$(FUZZ_LIB_SRCS))
+$(BUILD)/fuzzlib/%.o: %.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) agent/llm/prices_blob.S -o $@ $(LDLIBS)
+	$(CLANG) $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -c $< -o $@
+$(BUILD)/fuzzlib.a: $(FUZZ_LIB_OBJS) agent/llm/prices_blob.S share/prices.json
+	$(CLANG) -c agent/llm/prices_blob.S -o $(BUILD)/fuzzlib/prices_blob.o
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJS) $(BUILD)/fuzzlib/prices_blob.o
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzlib.a $(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(BUILD)/fuzzlib.a -o $@ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -113,13 +125,26 @@ fuzz-run: $(FUZZ_BINS)
 $(BUILD)/tls_rtt: bench/tls_rtt.c
 	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
 
+$(BUILD)/plain_rtt: bench/plain_rtt.c
+	$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/replay: bench/replay.c $(LIB_OBJS) $(AGENT_HDRS)
 	$(CC) $(CFLAGS) bench/replay.c $(LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/rules_bench: bench/rules_bench.c $(LIB_OBJS) $(AGENT_HDRS)
+	$(CC) $(CFLAGS) bench/rules_bench.c $(LIB_OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/redact_bench: bench/redact_bench.c $(LIB_OBJS) $(AGENT_HDRS)
+	$(CC) $(CFLAGS) bench/redact_bench.c $(LIB_OBJS) -o $@ $(LDLIBS)
+
 # Benchmarks print ratios; never part of `make test`.
-bench: all $(BUILD)/tls_rtt $(BUILD)/replay
+bench: all $(BUILD)/tls_rtt $(BUILD)/plain_rtt $(BUILD)/replay $(BUILD)/rules_bench \
+       $(BUILD)/redact_bench
 	$(BUILD)/replay 3
+	$(BUILD)/rules_bench rules
+	$(BUILD)/redact_bench 3
 	python3 bench/tls_overhead.py
+	python3 bench/plain_overhead.py
 
 deps:
 	scripts/install-deps
@@ -129,7 +154,7 @@ run: deps
 	$(BUILD)/llmtap run
 
 test: deps
-	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-asan tools fuzz
+	$(MAKE) -j$(shell nproc) all $(BUILD)/unit-tests $(BUILD)/unit-tests-asan tools fuzz
 	tests/run
 
 FORMAT_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)

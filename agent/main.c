@@ -15,9 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture/attach_state.h"
 #include "capture/capture.h"
 #include "llm/price.h"
+#include "redact/redact.h"
+#include "rules/cli.h"
+#include "rules/rules.h"
 #include "sink/jsonl.h"
+#include "status/status.h"
 #include "stream/stream.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -28,7 +33,11 @@
 #define EXIT_USAGE 2
 #define EXIT_NOPERM 4
 
+/* long options without a short form */
+enum { OPT_REDACT_KEY = 0x100, OPT_NO_REDACT };
+
 #define MAX_OUTPUTS 8
+#define MAX_RULE_PATHS 16
 #define DEFAULT_OUTPUT "llmtap-audit.jsonl"
 #define IDLE_NS (300ull * 1000000000ull)
 /* Plaintext inference servers: vLLM/Triton, SGLang, Ollama, llama.cpp/TGI, TGI */
@@ -39,14 +48,20 @@ struct agent {
 	struct stream stream;
 	struct jsonl_sink sinks[MAX_OUTPUTS];
 	int n_sinks;
+	struct rules *rules; /* the active rule set (the stream's), NULL: none */
+	char *rule_paths[MAX_RULE_PATHS];
+	size_t n_rule_paths;
+	uint64_t rules_reloads, rules_reload_failures;
 };
 
-static volatile sig_atomic_t stop, want_stats;
+static volatile sig_atomic_t stop, want_stats, want_reload;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		want_stats = 1;
+	else if (sig == SIGHUP)
+		want_reload = 1;
 	else
 		stop = 1;
 }
@@ -55,6 +70,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: llmtap [run] [OPTIONS]\n"
+		"       llmtap status [--all] [--json] [--state PATH]\n"
+		"       llmtap rules check|test [PATH...]\n"
 		"       llmtap --version | --help\n"
 		"\n"
 		"Captures the TLS plaintext of LLM API calls of every process on the host and\n"
@@ -78,11 +95,20 @@ static void usage(FILE *f)
 		"                            tool schemas (tool names are kept)\n"
 		"      --prices FILE         price table for llmtap.cost.usd (default: the\n"
 		"                            embedded share/prices.json)\n"
+		"      --state PATH          run state read by 'llmtap status' (default\n"
+		"                            " ATTACH_STATE_DEFAULT_PATH ")\n"
+		"      --redact-key FILE     key of the redaction pseudonyms (32 bytes, mode 0600,\n"
+		"                            created if absent; default " REDACT_KEY_DEFAULT_PATH ")\n"
+		"      --no-redact           write records UNREDACTED (debugging only)\n"
+		"      --rules PATH          detection rules: a file or a directory of *.yaml;\n"
+		"                            repeatable (default: the checkout's rules/, else\n"
+		"                            " RULES_SHARE_DIR " and " RULES_ETC_DIR ")\n"
 		"  -v, --verbose             debug messages, libbpf's included\n"
 		"  -V, --version             print the version\n"
 		"  -h, --help                this help\n"
 		"\n"
-		"SIGUSR1 prints the counters (kernel and agent) as one JSON line on stderr.\n"
+		"SIGUSR1 prints the counters (kernel and agent) as one JSON line on stderr;\n"
+		"SIGHUP reloads the rules (the old ones stay if the new ones do not load).\n"
 		"\n"
 		"Exit status: 0 stopped by a signal, 1 runtime error, 2 usage error,\n"
 		"4 missing privileges (needs root: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE).\n");
@@ -104,6 +130,15 @@ static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const ch
 static void emit_record(json_t *rec, void *ctx)
 {
 	struct agent *a = ctx;
+	json_t *alerts = json_object_get(rec, "alerts"), *al;
+	size_t k;
+
+	/* alerts are logged as they leave: after redaction, like the record */
+	json_array_foreach(alerts, k, al) {
+		log_msg("alert: ", "%s (%s): %s", json_string_value(json_object_get(al, "rule")),
+			json_string_value(json_object_get(al, "severity")),
+			json_string_value(json_object_get(al, "message")));
+	}
 
 	for (int i = 0; i < a->n_sinks; i++)
 		jsonl_write(&a->sinks[i], rec);
@@ -203,7 +238,17 @@ static void print_stats(struct agent *a)
 			{ "buffered_peak_bytes", st->buffered_peak },
 			{ "orphan_responses", st->orphan_responses },
 			{ "pending_dropped", st->pending_dropped },
+			{ "redaction_errors", st->redaction_errors },
 			{ "joined_views", a->stream.join.stats.joined },
+			{ "rules_loaded", rules_count_enabled(a->rules) },
+			{ "rules_records", a->stream.rules_stats.records },
+			{ "rules_alerts", a->stream.rules_stats.alerts },
+			{ "rules_rate_limited", a->stream.rules_stats.rate_limited },
+			{ "rules_eval_errors", a->stream.rules_stats.eval_errors },
+			{ "rules_regex_limits", a->stream.rules_stats.regex_limits },
+			{ "rules_scanned_bytes", a->stream.rules_stats.scanned_bytes },
+			{ "rules_reloads", a->rules_reloads },
+			{ "rules_reload_failures", a->rules_reload_failures },
 			{ "unjoined_views", a->stream.join.stats.alone },
 			{ "join_overflow", a->stream.join.stats.overflow },
 		};
@@ -220,6 +265,45 @@ static void print_stats(struct agent *a)
 		fprintf(stderr, "llmtap: stats %s\n", s);
 	free(s);
 	json_decref(o);
+}
+
+/* Loads the rule set of a->rule_paths; errors are logged as file:line:col. */
+static int load_rules(struct agent *a, struct rules **out)
+{
+	struct rules_diags d = { 0 };
+	int err = rules_load((const char *const *)a->rule_paths, a->n_rule_paths, out, &d);
+
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].line)
+			log_error("%s:%u:%u: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
+		else
+			log_error("%s: %s", d.v[i].file, d.v[i].msg);
+	}
+	if (err == -ENOMEM)
+		log_error("out of memory loading the rules");
+	rules_diags_free(&d);
+	return err;
+}
+
+/* SIGHUP: the new set is compiled completely before it replaces the old
+ * one; on any error the old set stays active. */
+static void reload_rules(struct agent *a)
+{
+	struct rules *r;
+
+	if (a->n_rule_paths == 0)
+		return;
+	if (load_rules(a, &r)) {
+		a->rules_reload_failures++;
+		log_error("rules not reloaded: the previous rules stay active");
+		return;
+	}
+	rules_free(a->rules);
+	a->rules = r;
+	a->stream.rules = r;
+	a->rules_reloads++;
+	log_info("rules reloaded: %zu rules (%zu enabled) from %zu files", rules_count(r),
+		 rules_count_enabled(r), rules_n_files(r));
 }
 
 /* The embedded price table, or the operator's file (errors name file:line). */
@@ -250,6 +334,26 @@ static int load_prices(const char *path, struct price_table *t)
 	return rc;
 }
 
+/* The redactor with its key (created at first start); logs why not. */
+static int open_redactor(const char *key_path, struct redactor **out)
+{
+	uint8_t key[REDACT_KEY_LEN];
+	struct redact_config cfg;
+	int err = redact_key_load(key_path, key);
+
+	if (err) {
+		log_error("cannot use the redaction key '%s': %s%s", key_path, strerror(-err),
+			  err == -EPERM ? " (it must be owned by this user, mode 0600)" : "");
+		return err;
+	}
+	redact_config_default(&cfg);
+	err = redact_new(&cfg, key, out);
+	explicit_bzero(key, sizeof(key));
+	if (err)
+		log_error("cannot initialise redaction: %s", strerror(-err));
+	return err;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -261,6 +365,10 @@ static int cmd_run(int argc, char **argv)
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "no-content", no_argument, NULL, 'N' },
 		{ "prices", required_argument, NULL, 'P' },
+		{ "state", required_argument, NULL, 'T' },
+		{ "rules", required_argument, NULL, 'U' },
+		{ "redact-key", required_argument, NULL, OPT_REDACT_KEY },
+		{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "ports-only", no_argument, NULL, 'O' },
 		{ "no-sockets", no_argument, NULL, 'S' },
@@ -274,6 +382,11 @@ static int cmd_run(int argc, char **argv)
 	struct stream_hooks hooks;
 	struct classifier cl;
 	const char *outputs[MAX_OUTPUTS], *prices_path = NULL;
+	const char *state_path = ATTACH_STATE_DEFAULT_PATH;
+	const char *redact_key_path = REDACT_KEY_DEFAULT_PATH;
+	struct redactor *redactor = NULL;
+	bool no_redact = false;
+	uint64_t last_state;
 	struct price_table prices = { 0 };
 	int n_outputs = 0, opt, err, status = 0;
 	bool ports_set = false;
@@ -326,6 +439,23 @@ static int cmd_run(int argc, char **argv)
 		case 'P':
 			prices_path = optarg;
 			break;
+		case 'T':
+			state_path = optarg;
+			break;
+		case OPT_REDACT_KEY:
+			redact_key_path = optarg;
+			break;
+		case OPT_NO_REDACT:
+			no_redact = true;
+			break;
+		case 'U':
+			if (a.n_rule_paths == MAX_RULE_PATHS)
+				usage_error("too many --rules options (max %d)", MAX_RULE_PATHS);
+			a.rule_paths[a.n_rule_paths] = strdup(optarg);
+			if (!a.rule_paths[a.n_rule_paths])
+				return EXIT_RUNTIME;
+			a.n_rule_paths++;
+			break;
 		case 'p':
 			if (strnum_parse_ports(optarg, copts.sock_ports, LT_SOCK_PORTS_MAX,
 					       &copts.n_sock_ports))
@@ -370,6 +500,14 @@ static int cmd_run(int argc, char **argv)
 	if (err)
 		return EXIT_USAGE;
 	sopts.prices = &prices;
+	if (a.n_rule_paths == 0)
+		a.n_rule_paths = rules_default_paths(a.rule_paths, MAX_RULE_PATHS);
+	/* no rules at all is no error: the ready line says how many there are */
+	if (a.n_rule_paths && load_rules(&a, &a.rules)) {
+		status = EXIT_USAGE;
+		goto cleanup;
+	}
+	sopts.rules = a.rules;
 
 	/* records are sensitive: nothing we create is readable by others */
 	umask(077);
@@ -398,6 +536,7 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	/* one perf event fd per uprobe: many libraries need many fds */
 	setrlimit(RLIMIT_NOFILE, &(struct rlimit){ 65536, 65536 });
@@ -407,8 +546,27 @@ static int cmd_run(int argc, char **argv)
 		status = err == -EPERM ? EXIT_NOPERM : EXIT_RUNTIME;
 		goto cleanup_stream;
 	}
-	log_info("ready: %zu TLS libraries attached, %d output%s", capture_n_targets(a.cap),
-		 a.n_sinks, a.n_sinks == 1 ? "" : "s");
+	/* after the privilege check (its exit status comes first); before
+	 * the first poll: no record exists yet, every one is redacted */
+	err = no_redact ? 0 : open_redactor(redact_key_path, &redactor);
+	if (err) {
+		status = EXIT_RUNTIME;
+		goto cleanup_stream;
+	}
+	if (no_redact)
+		log_warn("*** --no-redact: records are written UNREDACTED: prompts, responses, "
+			 "secrets and personal data in clear. For debugging only. ***");
+	a.stream.redactor = redactor;
+	log_info("ready: %zu TLS libraries attached, %d output%s, %zu detection rules",
+		 capture_n_targets(a.cap), a.n_sinks, a.n_sinks == 1 ? "" : "s",
+		 rules_count_enabled(a.rules));
+	/* processes older than the agent: named now, while they run; later
+	 * ones by their exec events, queued meanwhile */
+	proc_cache_prefill(&a.stream.procs);
+	err = attach_state_write(state_path);
+	if (err)
+		log_warn("cannot write the run state '%s': %s", state_path, strerror(-err));
+	last_state = clock_mono_now();
 
 	while (!stop) {
 		uint64_t now;
@@ -423,6 +581,10 @@ static int cmd_run(int argc, char **argv)
 			want_stats = 0;
 			print_stats(&a);
 		}
+		if (want_reload) {
+			want_reload = 0;
+			reload_rules(&a);
+		}
 		now = clock_mono_now();
 		stream_expire_joins(&a.stream, now);
 		if (now - last_tick >= 1000000000ull) {
@@ -433,11 +595,19 @@ static int cmd_run(int argc, char **argv)
 			clock_sync();
 			last_sync = now;
 		}
+		/* the run state: on change at most once a second, and every 10 s
+		 * so that a file replaced by another agent's comes back */
+		if ((now - last_state >= 1000000000ull && attach_state_dirty()) ||
+		    now - last_state >= 10000000000ull) {
+			attach_state_write(state_path);
+			last_state = now;
+		}
 	}
 	/* drain what the kernel already produced before tearing down */
 	capture_poll(a.cap, 0);
 	print_stats(&a);
 	log_info("stopping");
+	attach_state_remove(state_path);
 cleanup_stream:
 	stream_destroy(&a.stream); /* flushes pending exchanges as incomplete */
 	capture_close(a.cap);
@@ -445,6 +615,10 @@ cleanup:
 	for (int i = 0; i < a.n_sinks; i++)
 		jsonl_close(&a.sinks[i]);
 	price_table_free(&prices);
+	redact_free(redactor); /* after stream_destroy: its last records are redacted */
+	rules_free(a.rules);
+	for (size_t i = 0; i < a.n_rule_paths; i++)
+		free(a.rule_paths[i]);
 	return status;
 }
 
@@ -452,6 +626,10 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "rules") == 0)
+		return rules_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-')
 		usage_error("unknown command '%s'", argv[1]);
 	return cmd_run(argc, argv);

@@ -10,25 +10,6 @@
 
 #ifndef barrier_var
 #define barrier_var(var) asm volatile("" : "+r"(var))
-/* Tells user space the socket fd (and its addresses) of a connection. */
-static __always_inline void common__emit_fd_info(__u64 ssl, __u64 gen, int fd)
-{
-	__u32 zero = 0;
-	struct lt_conn_info_event *ev = bpf_map_lookup_elem(&info_scratch, &zero);
-
-	if (!ev)
-		return;
-	__builtin_memset(ev, 0, sizeof(*ev));
-	common__fill_hdr(&ev->hdr, LT_EV_CONN_INFO, sizeof(*ev));
-	ev->ssl = ssl;
-	ev->conn_gen = gen;
-	ev->fd = fd;
-	ev->what = LT_INFO_FD;
-	common__sock_addrs(fd, ev);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
-		common__count(LT_CNT_CONTROL_DROPS);
-}
-
 #endif
 
 #define LT_S_IFMT 00170000

@@ -54,7 +54,8 @@ static __always_inline void sys__exec_identity(struct task_struct *task, struct 
  * the control ring, which the agent's attach thread serves at once (it may
  * hold the thread while it inspects the file).  Every exec also goes to the
  * data ring, in order with the process's data, because it names the process
- * (executable, argv, uid) even if it is gone by the time its data is read.
+ * (executable, argv, uid, parent, start time, cgroup) even if it is gone by
+ * the time its data is read.
  * Returns 0.
  */
 static __always_inline int sys__report_file(struct file *f, __u16 type, int fd,

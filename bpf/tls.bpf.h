@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What every TLS library's probes share once a call's arguments are known:
- * the connection state, the socket fd and SNI events, the end of a
- * connection, and copying a call's plaintext to the ring buffer in
- * LT_CHUNK_MAX pieces.  Every byte advances the connection's per-direction
- * position, copied or not, so user space sees any loss as a gap of an exact
- * size.  BPF only.
+ * the connection state, the end of a connection, and copying a call's
+ * plaintext to the ring buffer in LT_CHUNK_MAX pieces.  Every byte advances
+ * the connection's per-direction position, copied or not, so user space sees
+ * any loss as a gap of an exact size.  BPF only.
  */
 #ifndef LLMTAP_TLS_BPF_H
 #define LLMTAP_TLS_BPF_H
@@ -42,25 +41,6 @@ static __always_inline struct lt_conn_state *tls__conn(__u32 pid, __u64 ssl)
 	if (!st)
 		common__count(LT_CNT_CONN_TABLE_FULL);
 	return st;
-}
-
-/* Tells user space the socket fd (and addresses) of a connection. */
-static __always_inline void tls__emit_fd(__u64 ssl, struct lt_conn_state *st, int fd)
-{
-	__u32 zero = 0;
-	struct lt_conn_info_event *ev = bpf_map_lookup_elem(&info_scratch, &zero);
-
-	if (!ev)
-		return;
-	__builtin_memset(ev, 0, sizeof(*ev));
-	common__fill_hdr(&ev->hdr, LT_EV_CONN_INFO, sizeof(*ev));
-	ev->ssl = ssl;
-	ev->conn_gen = st->gen;
-	ev->fd = fd;
-	ev->what = LT_INFO_FD;
-	common__sock_addrs(fd, ev);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
-		common__count(LT_CNT_CONTROL_DROPS);
 }
 
 /* Ends connection (pid, ssl): a later object at this address is a new stream. */

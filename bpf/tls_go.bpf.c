@@ -135,7 +135,7 @@ int BPF_KPROBE(go_tls_ret)
 		fd = go__conn_fd(c.conn);
 		if (fd >= 0) {
 			cs->fd = fd;
-			tls__emit_fd(c.conn, cs, fd);
+			common__emit_fd_info(c.conn, cs->gen, fd);
 		}
 	}
 	tls__emit_data(ps, cs, c.conn, c.probe, c.buf, (__u64)n);

@@ -171,7 +171,7 @@ static __always_inline int tls__data_return(struct pt_regs *ctx, __u64 sp_at_ent
 	if (c.fd >= 0 && !(cs->flags & LT_CONN_F_FD_SENT)) {
 		cs->fd = c.fd;
 		cs->flags |= LT_CONN_F_FD_SENT;
-		tls__emit_fd(c.ssl, cs, c.fd);
+		common__emit_fd_info(c.ssl, cs->gen, c.fd);
 	}
 	tls__emit_data(ps, cs, c.ssl, c.probe, c.buf, n);
 	return 0;
@@ -205,7 +205,7 @@ int BPF_KPROBE(tls_set_fd, __u64 ssl, int fd)
 		return 0;
 	st->fd = fd;
 	st->flags |= LT_CONN_F_FD_SENT;
-	tls__emit_fd(ssl, st, fd);
+	common__emit_fd_info(ssl, st->gen, fd);
 	return 0;
 }
 

@@ -231,9 +231,9 @@ _Static_assert((LT_CHUNK_MAX & (LT_CHUNK_MAX - 1)) == 0, "LT_CHUNK_MAX power of 
 _Static_assert(sizeof(struct lt_conn_info_event) == 40 + 8 + 8 + 8 + 32 + 8 + LT_SNI_MAX,
 	       "lt_conn_info_event layout");
 _Static_assert(sizeof(struct lt_conn_close_event) == 72, "lt_conn_close_event layout");
-_Static_assert(sizeof(struct lt_file_event) ==
-		       40 + 24 + 16 + LT_CGROUP_LEVELS * LT_CGROUP_NAME_MAX + LT_PATH_MAX + 8 +
-			       LT_ARGS_MAX,
+_Static_assert(sizeof(struct lt_file_event) == 40 + 24 + 16 +
+						       LT_CGROUP_LEVELS * LT_CGROUP_NAME_MAX +
+						       LT_PATH_MAX + 8 + LT_ARGS_MAX,
 	       "lt_file_event layout");
 _Static_assert(offsetof(struct lt_file_event, start_ns) % 8 == 0, "start_ns alignment");
 _Static_assert(sizeof(struct lt_conn_key) == 16, "lt_conn_key layout");

@@ -38,6 +38,48 @@ static void set_time(json_t *o, const char *k, uint64_t mono_ns)
 	json_object_set_new(o, k, json_string(buf));
 }
 
+static void set_wall_time(json_t *o, const char *k, uint64_t wall_ns)
+{
+	char buf[40];
+
+	if (!wall_ns)
+		return;
+	clock_format_rfc3339(wall_ns, buf, sizeof(buf));
+	json_object_set_new(o, k, json_string(buf));
+}
+
+/*
+ * Who made the exchange and where: OTel process.*, container.* and host.*
+ * attributes.  executable.name is the base name of the executable (OTel:
+ * of /proc/PID/exe), the kernel's comm when the path is unknown.
+ */
+static void set_process(json_t *attrs, const struct conn *c, const struct procinfo *proc)
+{
+	const char *slash = strrchr(proc->exe, '/');
+	const char *name = slash && slash[1] ? slash + 1 : proc->exe;
+
+	if (!name[0])
+		name = proc->comm[0] ? proc->comm : c->comm;
+	set_int(attrs, "process.pid", c->key.pid);
+	if (proc->has_ppid)
+		set_int(attrs, "process.parent_pid", proc->ppid);
+	set_int(attrs, "thread.id", c->tid);
+	set_str(attrs, "process.executable.name", name);
+	set_str(attrs, "process.executable.path", proc->exe);
+	set_str(attrs, "process.command_line", proc->cmdline);
+	set_str(attrs, "process.owner", proc->owner);
+	if (proc->has_uid)
+		set_int(attrs, "process.user.id", proc->uid);
+	set_wall_time(attrs, "process.creation.time", proc->start_wall_ns);
+	set_str(attrs, "container.id", proc->container.id);
+	if (proc->container.id[0])
+		set_str(attrs, "container.runtime.name", proc->container.runtime);
+	if (proc->host) {
+		set_str(attrs, "host.name", proc->host->name);
+		set_str(attrs, "host.id", proc->host->id);
+	}
+}
+
 static void set_addr(json_t *o, const char *k_addr, const char *k_port, uint16_t family,
 		     const uint8_t *addr, uint16_t port)
 {
@@ -354,20 +396,16 @@ json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 	json_object_set_new(rec, "alerts", json_array());
 	json_object_set_new(rec, "redactions", json_object());
 
-	set_int(attrs, "process.pid", c->key.pid);
-	set_int(attrs, "thread.id", c->tid);
-	set_str(attrs, "process.executable.name", proc->comm[0] ? proc->comm : c->comm);
-	set_str(attrs, "process.executable.path", proc->exe);
-	set_str(attrs, "process.command_line", proc->cmdline);
-	set_str(attrs, "process.owner", proc->owner);
-	if (proc->has_uid)
-		set_int(attrs, "process.user.id", proc->uid);
+	set_process(attrs, c, proc);
 	set_str(attrs, "llmtap.capture.role", ex->server_side ? "server" : "client");
 	set_str(attrs, "llmtap.capture.source", capture_source(c));
 	set_server(attrs, ex, c);
 	set_str(attrs, "network.transport", "tcp");
 	set_str(attrs, "network.protocol.name", "http");
-	snprintf(ver, sizeof(ver), "1.%d", rq->version_minor);
+	if (rq->version_major == 2)
+		snprintf(ver, sizeof(ver), "2");
+	else
+		snprintf(ver, sizeof(ver), "1.%d", rq->version_minor);
 	set_str(attrs, "network.protocol.version", ver);
 
 	set_str(attrs, "http.request.method", rq->method);
@@ -397,6 +435,9 @@ json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 	}
 	if (!has_resp || ((rq->flags | rs->flags) & HTTP1_F_INCOMPLETE))
 		json_object_set_new(attrs, "llmtap.exchange.incomplete", json_true());
+	/* HTTP/2 joined mid-connection: header fields the HPACK state could not name */
+	if ((rq->flags | rs->flags) & HTTP_MSG_F_HEADERS_UNKNOWN)
+		json_object_set_new(attrs, "llmtap.http.headers_incomplete", json_true());
 	if ((rq->flags | rs->flags) & HTTP1_F_GAP)
 		set_int(attrs, "llmtap.capture.gap_bytes",
 			(long long)(c->gap_bytes[0] + c->gap_bytes[1]));

@@ -13,12 +13,21 @@
  * ever gets RET-instruction uprobes: Go moves goroutine stacks, and a
  * rewritten return address crashes it; a Go function whose exits cannot all
  * be proven is not probed.
+ *
+ * Where the kernel has multi-uprobe links (6.6+), each program gets one link
+ * per file carrying all its offsets and cookies: detaching a uprobe waits
+ * for RCU grace periods, one per link, so a Go binary costs 3 links instead
+ * of ~18 and the agent's exit seconds instead of a minute.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/bpf.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "llmtap.skel.h"
@@ -30,22 +39,22 @@
 /* Largest function body decoded for RET offsets; bigger ones use uretprobes. */
 #define ATTACH_MAX_FUNC_BYTES 65536
 
-static const char *const func_names[TLS_F_COUNT] = {
-	[TLS_F_SSL_WRITE] = "SSL_write",
-	[TLS_F_SSL_READ] = "SSL_read",
-	[TLS_F_SSL_WRITE_EX] = "SSL_write_ex",
-	[TLS_F_SSL_READ_EX] = "SSL_read_ex",
-	[TLS_F_SSL_WRITE_EX2] = "SSL_write_ex2",
-	[TLS_F_SSL_SET_FD] = "SSL_set_fd",
-	[TLS_F_SSL_CTRL] = "SSL_ctrl",
-	[TLS_F_SSL_FREE] = "SSL_free",
-	[TLS_F_GNUTLS_SEND] = "gnutls_record_send",
-	[TLS_F_GNUTLS_RECV] = "gnutls_record_recv",
-	[TLS_F_GNUTLS_DEINIT] = "gnutls_deinit",
-	[TLS_F_GNUTLS_SNI] = "gnutls_server_name_set",
-	[TLS_F_GO_WRITE] = "crypto/tls.(*Conn).Write",
-	[TLS_F_GO_READ] = "crypto/tls.(*Conn).Read",
-	[TLS_F_GO_CLOSE] = "crypto/tls.(*Conn).Close",
+static const char *const func_names[FN_COUNT] = {
+	[FN_SSL_WRITE] = "SSL_write",
+	[FN_SSL_READ] = "SSL_read",
+	[FN_SSL_WRITE_EX] = "SSL_write_ex",
+	[FN_SSL_READ_EX] = "SSL_read_ex",
+	[FN_SSL_WRITE_EX2] = "SSL_write_ex2",
+	[FN_SSL_SET_FD] = "SSL_set_fd",
+	[FN_SSL_CTRL] = "SSL_ctrl",
+	[FN_SSL_FREE] = "SSL_free",
+	[FN_GNUTLS_SEND] = "gnutls_record_send",
+	[FN_GNUTLS_RECV] = "gnutls_record_recv",
+	[FN_GNUTLS_DEINIT] = "gnutls_deinit",
+	[FN_GNUTLS_SNI] = "gnutls_server_name_set",
+	[FN_GO_WRITE] = "crypto/tls.(*Conn).Write",
+	[FN_GO_READ] = "crypto/tls.(*Conn).Read",
+	[FN_GO_CLOSE] = "crypto/tls.(*Conn).Close",
 };
 
 /* The data functions of each stack and their probe ids (attach cookies). */
@@ -55,9 +64,9 @@ struct data_func {
 };
 
 static const struct data_func openssl_data[] = {
-	{ TLS_F_SSL_WRITE, LT_PROBE_SSL_WRITE },	 { TLS_F_SSL_READ, LT_PROBE_SSL_READ },
-	{ TLS_F_SSL_WRITE_EX, LT_PROBE_SSL_WRITE_EX },	 { TLS_F_SSL_READ_EX, LT_PROBE_SSL_READ_EX },
-	{ TLS_F_SSL_WRITE_EX2, LT_PROBE_SSL_WRITE_EX2 },
+	{ FN_SSL_WRITE, LT_PROBE_SSL_WRITE },	      { FN_SSL_READ, LT_PROBE_SSL_READ },
+	{ FN_SSL_WRITE_EX, LT_PROBE_SSL_WRITE_EX },   { FN_SSL_READ_EX, LT_PROBE_SSL_READ_EX },
+	{ FN_SSL_WRITE_EX2, LT_PROBE_SSL_WRITE_EX2 },
 };
 
 /*
@@ -66,13 +75,13 @@ static const struct data_func openssl_data[] = {
  * probing both would see one call twice.
  */
 static const struct data_func gnutls_data[] = {
-	{ TLS_F_GNUTLS_SEND, LT_PROBE_GNUTLS_SEND },
-	{ TLS_F_GNUTLS_RECV, LT_PROBE_GNUTLS_RECV },
+	{ FN_GNUTLS_SEND, LT_PROBE_GNUTLS_SEND },
+	{ FN_GNUTLS_RECV, LT_PROBE_GNUTLS_RECV },
 };
 
 static const struct data_func go_data[] = {
-	{ TLS_F_GO_WRITE, LT_PROBE_GO_WRITE },
-	{ TLS_F_GO_READ, LT_PROBE_GO_READ },
+	{ FN_GO_WRITE, LT_PROBE_GO_WRITE },
+	{ FN_GO_READ, LT_PROBE_GO_READ },
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -81,16 +90,16 @@ unsigned attach_lookup(int fd, struct elf_func *funcs)
 {
 	unsigned stacks = 0;
 
-	for (int i = 0; i < TLS_F_COUNT; i++)
+	for (int i = 0; i < FN_COUNT; i++)
 		funcs[i] = (struct elf_func){ .name = func_names[i] };
-	if (elf_find_funcs(fd, funcs, TLS_F_COUNT) <= 0)
+	if (elf_find_funcs(fd, funcs, FN_COUNT) <= 0)
 		return 0;
-	if (funcs[TLS_F_SSL_WRITE].found && funcs[TLS_F_SSL_READ].found)
-		stacks |= TLS_STACK_OPENSSL;
-	if (funcs[TLS_F_GNUTLS_SEND].found && funcs[TLS_F_GNUTLS_RECV].found)
-		stacks |= TLS_STACK_GNUTLS;
-	if (funcs[TLS_F_GO_WRITE].found && funcs[TLS_F_GO_READ].found)
-		stacks |= TLS_STACK_GO;
+	if (funcs[FN_SSL_WRITE].found && funcs[FN_SSL_READ].found)
+		stacks |= ATTACH_OPENSSL;
+	if (funcs[FN_GNUTLS_SEND].found && funcs[FN_GNUTLS_RECV].found)
+		stacks |= ATTACH_GNUTLS;
+	if (funcs[FN_GO_WRITE].found && funcs[FN_GO_READ].found)
+		stacks |= ATTACH_GO;
 	return stacks;
 }
 
@@ -106,6 +115,110 @@ static int target_add_link(struct tls_target *t, struct bpf_link *l)
 		t->cap_links = cap;
 	}
 	t->links[t->n_links++] = l;
+	return 0;
+}
+
+/* BPF_TRACE_UPROBE_MULTI and its flag: the build's uapi headers may predate them. */
+#define LT_BPF_TRACE_UPROBE_MULTI 48
+#define LT_BPF_F_UPROBE_MULTI_RETURN 1u
+
+/* bpf_attr.link_create for BPF_TRACE_UPROBE_MULTI (kernel 6.6 uapi layout). */
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 link_flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* One link of prog on cnt offsets of path (every process); fd or -errno. */
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
+			     const uint64_t *cookies, size_t cnt, bool retprobe)
+{
+	struct uprobe_multi_attr a;
+	long fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)prog_fd;
+	a.attach_type = LT_BPF_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(uintptr_t)path;
+	a.offsets = (__u64)(uintptr_t)offsets;
+	a.cookies = (__u64)(uintptr_t)cookies;
+	a.cnt = (__u32)cnt;
+	a.flags = retprobe ? LT_BPF_F_UPROBE_MULTI_RETURN : 0;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * Feature probe: a program loaded for multi-uprobe links, linked to "/"
+ * (not a regular file), fails with EBADF where the kernel knows the link
+ * type and with EINVAL where it does not.
+ */
+static bool have_uprobe_multi(void)
+{
+	struct bpf_insn insns[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o,
+		    .expected_attach_type = (enum bpf_attach_type)LT_BPF_TRACE_UPROBE_MULTI);
+	uint64_t off = 0;
+	int prog, link;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &o);
+	if (prog < 0)
+		return false;
+	link = uprobe_multi_link(prog, "/", &off, NULL, 1, false);
+	close(prog);
+	if (link >= 0)
+		close(link);
+	return link == -EBADF;
+}
+
+void attach_prepare(struct capture *c)
+{
+	struct llmtap_bpf *s = c->skel;
+	struct bpf_program *progs[] = {
+		s->progs.tls_data_enter, s->progs.tls_data_return, s->progs.tls_data_ret_insn,
+		s->progs.tls_set_fd,	 s->progs.tls_ctrl,	   s->progs.tls_gnutls_sni,
+		s->progs.tls_free,	 s->progs.go_tls_enter,	   s->progs.go_tls_ret,
+		s->progs.go_tls_close,
+	};
+	size_t i;
+
+	c->uprobe_multi = have_uprobe_multi();
+	for (i = 0; c->uprobe_multi && i < N_OF(progs); i++)
+		if (bpf_program__set_expected_attach_type(
+			    progs[i], (enum bpf_attach_type)LT_BPF_TRACE_UPROBE_MULTI))
+			break;
+	if (c->uprobe_multi && i < N_OF(progs)) {
+		/* all or none: a program left classic cannot share the attach path */
+		while (i-- > 0)
+			bpf_program__set_expected_attach_type(progs[i], 0);
+		c->uprobe_multi = false;
+	}
+}
+
+static int target_add_fd(struct tls_target *t, int fd)
+{
+	if (t->n_link_fds == t->cap_link_fds) {
+		size_t cap = t->cap_link_fds ? t->cap_link_fds * 2 : 8;
+		int *p = realloc(t->link_fds, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->link_fds = p;
+		t->cap_link_fds = cap;
+	}
+	t->link_fds[t->n_link_fds++] = fd;
 	return 0;
 }
 
@@ -127,6 +240,113 @@ static int attach_one(struct tls_target *t, struct bpf_program *prog, const char
 	if (err)
 		bpf_link__destroy(l);
 	return err;
+}
+
+/* One uprobe to place. */
+struct probe_req {
+	struct bpf_program *prog;
+	const char *what; /* function name, for messages */
+	uint64_t offset, cookie;
+	bool retprobe;
+};
+
+/* The uprobes of one file, placed together by batch_commit. */
+struct probe_batch {
+	struct probe_req *v;
+	size_t n, cap;
+	int err; /* -ENOMEM from batch_add */
+};
+
+static void batch_add(struct probe_batch *b, struct bpf_program *prog, uint64_t offset,
+		      bool retprobe, uint64_t cookie, const char *what)
+{
+	if (b->err)
+		return;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 32;
+		struct probe_req *p = realloc(b->v, cap * sizeof(*p));
+
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->v = p;
+		b->cap = cap;
+	}
+	b->v[b->n++] = (struct probe_req){ prog, what, offset, cookie, retprobe };
+}
+
+static void keep_first(int *first, int err)
+{
+	if (err && !*first)
+		*first = err;
+}
+
+/*
+ * Places the batch: one multi-uprobe link per (program, return flag), in
+ * the order the programs first appear, or one link per uprobe.  Returns 0
+ * or the first error (what could be attached stays attached).
+ */
+static int batch_commit(struct capture *c, struct tls_target *t, const char *path,
+			struct probe_batch *b)
+{
+	uint64_t *offsets = NULL, *cookies = NULL;
+	bool *done = NULL;
+	int first = b->err;
+
+	if (!c->uprobe_multi) {
+		for (size_t i = 0; i < b->n; i++) {
+			int err = attach_one(t, b->v[i].prog, path, b->v[i].offset,
+					     b->v[i].retprobe, b->v[i].cookie, b->v[i].what);
+
+			keep_first(&first, err);
+			if (!err)
+				t->n_probes++;
+		}
+		return first;
+	}
+	offsets = calloc(b->n ? b->n : 1, sizeof(*offsets));
+	cookies = calloc(b->n ? b->n : 1, sizeof(*cookies));
+	done = calloc(b->n ? b->n : 1, sizeof(*done));
+	if (!offsets || !cookies || !done) {
+		first = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct probe_req *r = &b->v[i];
+		size_t cnt = 0;
+		int fd, err;
+
+		if (done[i])
+			continue;
+		for (size_t j = i; j < b->n; j++) {
+			if (done[j] || b->v[j].prog != r->prog || b->v[j].retprobe != r->retprobe)
+				continue;
+			offsets[cnt] = b->v[j].offset;
+			cookies[cnt++] = b->v[j].cookie;
+			done[j] = true;
+		}
+		fd = uprobe_multi_link(bpf_program__fd(r->prog), path, offsets, cookies, cnt,
+				       r->retprobe);
+		if (fd < 0) {
+			log_error("failed to attach %s (%zu probes, %s...) to '%s': %s",
+				  bpf_program__name(r->prog), cnt, r->what, t->desc, strerror(-fd));
+			keep_first(&first, fd);
+			continue;
+		}
+		err = target_add_fd(t, fd);
+		if (err) {
+			close(fd);
+			keep_first(&first, err);
+			continue;
+		}
+		t->n_probes += (unsigned)cnt;
+	}
+cleanup:
+	free(offsets);
+	free(cookies);
+	free(done);
+	return first;
 }
 
 /* Reads a function's code; NULL when it is empty, too large or unreadable. */
@@ -158,17 +378,15 @@ static int ret_insn_offsets(const uint8_t *code, size_t size, struct x86_func_ex
 }
 
 /* Entry probe plus RET-instruction probes or a uretprobe for one C data function. */
-static int attach_c_data(struct capture *c, struct tls_target *t, const char *path, int elf_fd,
-			 const struct elf_func *f, uint32_t probe)
+static void attach_c_data(struct capture *c, struct tls_target *t, struct probe_batch *b,
+			  int elf_fd, const struct elf_func *f, uint32_t probe)
 {
 	struct llmtap_bpf *s = c->skel;
 	struct x86_func_exits ex;
 	uint8_t *code = NULL;
-	int err, nrets = 0;
+	int nrets = 0;
 
-	err = attach_one(t, s->progs.tls_data_enter, path, f->file_offset, false, probe, f->name);
-	if (err)
-		return err;
+	batch_add(b, s->progs.tls_data_enter, f->file_offset, false, probe, f->name);
 	if (c->opts.ret_mode != CAPTURE_RET_URETPROBE) {
 		code = read_func(elf_fd, f);
 		nrets = ret_insn_offsets(code, f->size, &ex);
@@ -179,15 +397,13 @@ static int attach_c_data(struct capture *c, struct tls_target *t, const char *pa
 			 f->name, t->desc);
 	if (nrets == 0) {
 		t->n_uretprobe++;
-		return attach_one(t, s->progs.tls_data_return, path, f->file_offset, true, probe,
-				  f->name);
+		batch_add(b, s->progs.tls_data_return, f->file_offset, true, probe, f->name);
+		return;
 	}
 	t->n_ret_insn++;
-	for (int r = 0; r < nrets && !err; r++)
-		err = attach_one(t, s->progs.tls_data_ret_insn, path,
-				 f->file_offset + ex.ret_offsets[r], false,
-				 probe | LT_COOKIE_AT_RET_INSN, f->name);
-	return err;
+	for (int r = 0; r < nrets; r++)
+		batch_add(b, s->progs.tls_data_ret_insn, f->file_offset + ex.ret_offsets[r], false,
+			  probe | LT_COOKIE_AT_RET_INSN, f->name);
 }
 
 /*
@@ -205,13 +421,13 @@ static bool go_regabi_prologue(const uint8_t *code, size_t size)
 }
 
 /* RET-instruction probes, then the entry probe, for one Go data function. */
-static int attach_go_data(struct capture *c, struct tls_target *t, const char *path, int elf_fd,
-			  const struct elf_func *f, uint32_t probe)
+static int attach_go_data(struct capture *c, struct tls_target *t, struct probe_batch *b,
+			  int elf_fd, const struct elf_func *f, uint32_t probe)
 {
 	struct llmtap_bpf *s = c->skel;
 	struct x86_func_exits ex;
 	uint8_t *code = read_func(elf_fd, f);
-	int err = 0, nrets;
+	int nrets;
 
 	if (!code || !go_regabi_prologue(code, f->size)) {
 		free(code);
@@ -228,70 +444,53 @@ static int attach_go_data(struct capture *c, struct tls_target *t, const char *p
 		return -ENOTSUP;
 	}
 	/* returns first: an entry without its returns would only fill go_calls */
-	for (int r = 0; r < nrets && !err; r++)
-		err = attach_one(t, s->progs.go_tls_ret, path, f->file_offset + ex.ret_offsets[r],
-				 false, probe | LT_COOKIE_AT_RET_INSN, f->name);
-	if (!err)
-		err = attach_one(t, s->progs.go_tls_enter, path, f->file_offset, false, probe,
-				 f->name);
-	if (!err)
-		t->n_ret_insn++;
-	return err;
+	for (int r = 0; r < nrets; r++)
+		batch_add(b, s->progs.go_tls_ret, f->file_offset + ex.ret_offsets[r], false,
+			  probe | LT_COOKIE_AT_RET_INSN, f->name);
+	batch_add(b, s->progs.go_tls_enter, f->file_offset, false, probe, f->name);
+	t->n_ret_insn++;
+	return 0;
 }
 
 /* An entry-only probe on an optional function (fd, SNI, end of connection). */
-static int attach_entry(struct tls_target *t, struct bpf_program *prog, const char *path,
-			const struct elf_func *f)
+static void attach_entry(struct probe_batch *b, struct bpf_program *prog, const struct elf_func *f)
 {
-	if (!f->found)
-		return 0;
-	return attach_one(t, prog, path, f->file_offset, false, 0, f->name);
+	if (f->found)
+		batch_add(b, prog, f->file_offset, false, 0, f->name);
 }
 
-static void keep_first(int *first, int err)
-{
-	if (err && !*first)
-		*first = err;
-}
-
-int attach_target(struct capture *c, struct tls_target *t, int elf_fd,
-		  const struct elf_func *funcs)
+int attach_target(struct capture *c, struct tls_target *t, int elf_fd, const struct elf_func *funcs)
 {
 	struct llmtap_bpf *s = c->skel;
+	struct probe_batch b = { 0 };
 	char path[64];
 	int first = 0;
 
 	/* the kernel resolves the path at attach time: the pinned inode */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
-	if (t->stacks & TLS_STACK_OPENSSL) {
+	if (t->stacks & ATTACH_OPENSSL) {
 		for (size_t i = 0; i < N_OF(openssl_data); i++)
 			if (funcs[openssl_data[i].f].found)
-				keep_first(&first, attach_c_data(c, t, path, elf_fd,
-								 &funcs[openssl_data[i].f],
-								 openssl_data[i].probe));
-		keep_first(&first, attach_entry(t, s->progs.tls_set_fd, path,
-						&funcs[TLS_F_SSL_SET_FD]));
-		keep_first(&first,
-			   attach_entry(t, s->progs.tls_ctrl, path, &funcs[TLS_F_SSL_CTRL]));
-		keep_first(&first,
-			   attach_entry(t, s->progs.tls_free, path, &funcs[TLS_F_SSL_FREE]));
+				attach_c_data(c, t, &b, elf_fd, &funcs[openssl_data[i].f],
+					      openssl_data[i].probe);
+		attach_entry(&b, s->progs.tls_set_fd, &funcs[FN_SSL_SET_FD]);
+		attach_entry(&b, s->progs.tls_ctrl, &funcs[FN_SSL_CTRL]);
+		attach_entry(&b, s->progs.tls_free, &funcs[FN_SSL_FREE]);
 	}
-	if (t->stacks & TLS_STACK_GNUTLS) {
+	if (t->stacks & ATTACH_GNUTLS) {
 		for (size_t i = 0; i < N_OF(gnutls_data); i++)
-			keep_first(&first, attach_c_data(c, t, path, elf_fd,
-							 &funcs[gnutls_data[i].f],
-							 gnutls_data[i].probe));
-		keep_first(&first, attach_entry(t, s->progs.tls_gnutls_sni, path,
-						&funcs[TLS_F_GNUTLS_SNI]));
-		keep_first(&first,
-			   attach_entry(t, s->progs.tls_free, path, &funcs[TLS_F_GNUTLS_DEINIT]));
+			attach_c_data(c, t, &b, elf_fd, &funcs[gnutls_data[i].f],
+				      gnutls_data[i].probe);
+		attach_entry(&b, s->progs.tls_gnutls_sni, &funcs[FN_GNUTLS_SNI]);
+		attach_entry(&b, s->progs.tls_free, &funcs[FN_GNUTLS_DEINIT]);
 	}
-	if (t->stacks & TLS_STACK_GO) {
+	if (t->stacks & ATTACH_GO) {
 		for (size_t i = 0; i < N_OF(go_data); i++)
-			keep_first(&first, attach_go_data(c, t, path, elf_fd, &funcs[go_data[i].f],
+			keep_first(&first, attach_go_data(c, t, &b, elf_fd, &funcs[go_data[i].f],
 							  go_data[i].probe));
-		keep_first(&first,
-			   attach_entry(t, s->progs.go_tls_close, path, &funcs[TLS_F_GO_CLOSE]));
+		attach_entry(&b, s->progs.go_tls_close, &funcs[FN_GO_CLOSE]);
 	}
+	keep_first(&first, batch_commit(c, t, path, &b));
+	free(b.v);
 	return first;
 }

@@ -26,15 +26,16 @@ struct elf_func {
 
 /*
  * Looks up every funcs[i].name (a base name, no "@VERSION") in .dynsym, then
- * the ones still missing in .symtab, then in a Go binary's .gopclntab (what
- * a stripped Go binary keeps), in one pass per table.  Matches global or
- * weak defined STT_FUNC symbols (any pclntab function) lying in an
- * executable PT_LOAD segment; for versioned symbols the default version
- * (foo@@V) wins over foo@V.  A pclntab function's size runs to the next
- * function (alignment padding included).  Fills the
- * other fields of each entry (all reset, also on error).  Returns how many
- * were found (>= 0), -ENOEXEC if fd is not an ELF64 x86-64/aarch64 executable
- * or shared object, or -errno.
+ * the ones still missing in .symtab, then in a Go binary's pclntab (what a
+ * stripped Go binary keeps: its .gopclntab section, or when the system
+ * linker merged it into other data, the table found by its header), in one
+ * pass per table.  Matches global or weak defined STT_FUNC symbols (any
+ * pclntab function) lying in an executable PT_LOAD segment; for versioned
+ * symbols the default version (foo@@V) wins over foo@V.  A pclntab
+ * function's size runs to the next function (alignment padding included).
+ * Fills the other fields of each entry (all reset, also on error).  Returns
+ * how many were found (>= 0), -ENOEXEC if fd is not an ELF64 x86-64/aarch64
+ * executable or shared object, or -errno.
  */
 int elf_find_funcs(int fd, struct elf_func *funcs, size_t n);
 

@@ -13,29 +13,29 @@ struct llmtap_bpf;
 struct ring_buffer;
 struct bpf_link;
 
-/* TLS stacks a file may carry (struct tls_target.stacks). */
-#define TLS_STACK_OPENSSL (1u << 0) /* OpenSSL, LibreSSL, BoringSSL */
-#define TLS_STACK_GNUTLS (1u << 1)
-#define TLS_STACK_GO (1u << 2) /* Go's crypto/tls */
+/* TLS stacks probed in a file (struct tls_target.stacks). */
+#define ATTACH_OPENSSL (1u << 0) /* OpenSSL, LibreSSL, BoringSSL */
+#define ATTACH_GNUTLS (1u << 1)
+#define ATTACH_GO (1u << 2) /* Go's crypto/tls */
 
 /* Every function the agent probes, looked up in one pass over a file's symbols. */
 enum tls_func {
-	TLS_F_SSL_WRITE,
-	TLS_F_SSL_READ,
-	TLS_F_SSL_WRITE_EX,
-	TLS_F_SSL_READ_EX,
-	TLS_F_SSL_WRITE_EX2,
-	TLS_F_SSL_SET_FD,
-	TLS_F_SSL_CTRL,
-	TLS_F_SSL_FREE,
-	TLS_F_GNUTLS_SEND,
-	TLS_F_GNUTLS_RECV,
-	TLS_F_GNUTLS_DEINIT,
-	TLS_F_GNUTLS_SNI,
-	TLS_F_GO_WRITE,
-	TLS_F_GO_READ,
-	TLS_F_GO_CLOSE,
-	TLS_F_COUNT
+	FN_SSL_WRITE,
+	FN_SSL_READ,
+	FN_SSL_WRITE_EX,
+	FN_SSL_READ_EX,
+	FN_SSL_WRITE_EX2,
+	FN_SSL_SET_FD,
+	FN_SSL_CTRL,
+	FN_SSL_FREE,
+	FN_GNUTLS_SEND,
+	FN_GNUTLS_RECV,
+	FN_GNUTLS_DEINIT,
+	FN_GNUTLS_SNI,
+	FN_GO_WRITE,
+	FN_GO_READ,
+	FN_GO_CLOSE,
+	FN_COUNT
 };
 
 /* One file (library or executable) with TLS probes attached by inode. */
@@ -43,10 +43,13 @@ struct tls_target {
 	uint64_t dev, ino; /* stat() encoding */
 	int fd; /* O_PATH fd kept open: /proc/self/fd/N names the inode for the kernel */
 	char desc[256]; /* path as first seen, for messages */
-	unsigned stacks; /* TLS_STACK_* */
-	struct bpf_link **links;
+	unsigned stacks; /* ATTACH_* */
+	struct bpf_link **links; /* one uprobe each (kernels without multi-uprobe links) */
 	size_t n_links, cap_links;
-	unsigned n_ret_insn, n_uretprobe;
+	int *link_fds; /* multi-uprobe links: one per program */
+	size_t n_link_fds, cap_link_fds;
+	unsigned n_ret_insn, n_uretprobe; /* data functions by kind of return probe */
+	unsigned n_probes; /* uprobes and uretprobes in place, whatever the links */
 };
 
 /* Files inspected (with or without TLS symbols), so each is read once:
@@ -82,6 +85,7 @@ struct capture {
 	size_t n_seen;
 	atomic_ulong seen_resets, targets_refused;
 	int ncpus;
+	bool uprobe_multi; /* TLS programs loaded for multi-uprobe links */
 };
 
 /* Inspects the file open as fd (seen as desc in process pid); attaches the
@@ -100,11 +104,22 @@ void targets_mark_seen(struct capture *c, uint64_t dev, uint64_t ino);
 bool targets_seen(const struct capture *c, uint64_t dev, uint64_t ino);
 void targets_free(struct capture *c);
 
+/* Tracks the plaintext connections on selected ports that were open before
+ * the agent started.  Returns how many, or a negative errno. */
+int sockets_adopt_existing(struct capture *c);
+
 struct elf_func;
 
 /*
- * Looks up every tls_func of the ELF file open as fd into funcs[TLS_F_COUNT]
- * and returns the TLS_STACK_* it carries (0 for none or a non-ELF file).
+ * Before the skeleton is loaded: when the kernel has multi-uprobe links
+ * (6.6+), loads the TLS uprobe programs for them (one link per program and
+ * file instead of one per probe) and sets c->uprobe_multi.
+ */
+void attach_prepare(struct capture *c);
+
+/*
+ * Looks up every tls_func of the ELF file open as fd into funcs[FN_COUNT]
+ * and returns the ATTACH_* stacks it carries (0 for none or a non-ELF file).
  */
 unsigned attach_lookup(int fd, struct elf_func *funcs);
 /* Attaches the probes of t->stacks, with funcs from attach_lookup; 0 or

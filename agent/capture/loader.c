@@ -271,6 +271,7 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 			goto cleanup;
 		c->skel->rodata->wakeup_bytes = opts->ringbuf_bytes / 4;
 	}
+	attach_prepare(c);
 	err = llmtap_bpf__load(c->skel);
 	if (err) {
 		log_error("failed to load the BPF programs: %s%s", strerror(-err),
@@ -302,6 +303,12 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 	err = targets_scan_proc(c);
 	if (err)
 		goto cleanup;
+	/* after attach: a connection opened meanwhile is already tracked (NOEXIST) */
+	err = sockets_adopt_existing(c);
+	if (err < 0)
+		log_warn("cannot adopt open plaintext connections: %s", strerror(-err));
+	else if (err > 0)
+		log_info("tracking %d plaintext connections opened before start-up", err);
 	err = -pthread_create(&c->attach_thread, NULL, attach_thread_main, c);
 	if (err)
 		goto cleanup;

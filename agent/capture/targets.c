@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "llmtap.skel.h"
+#include "capture/attach_state.h"
 #include "capture/elf_syms.h"
 #include "capture/hold.h"
 #include "capture/ld_cache.h"
@@ -100,7 +101,7 @@ static bool is_elf(int fd)
 /* "openssl+go" for a log line. */
 static void stacks_desc(unsigned stacks, char *out, size_t size)
 {
-	static const char *const names[] = { "openssl", "gnutls", "go" }; /* TLS_STACK_* bits */
+	static const char *const names[] = { "openssl", "gnutls", "go" }; /* ATTACH_* bits */
 	size_t len = 0;
 
 	out[0] = '\0';
@@ -112,7 +113,7 @@ static void stacks_desc(unsigned stacks, char *out, size_t size)
 
 int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 {
-	struct elf_func funcs[TLS_F_COUNT];
+	struct elf_func funcs[FN_COUNT];
 	struct tls_target *t;
 	char self[64], stacks[32];
 	unsigned found;
@@ -131,13 +132,21 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	if (!is_elf(fd))
 		return 0;
 	found = attach_lookup(fd, funcs);
-	if (!found)
+	if (!found) {
+		struct tls_detect det;
+
+		/* diagnostics only (`llmtap status`): a TLS stack we cannot hook, or a
+		 * runtime; the cheap detection, since the thread may be held */
+		if (tls_detect_fd(fd, TLS_DETECT_NO_SCAN, &det) == 0)
+			attach_state_note_file(st.st_dev, st.st_ino, desc, &det);
 		return 0;
+	}
 
 	if (c->n_targets >= TARGETS_MAX) {
 		if (atomic_fetch_add(&c->targets_refused, 1) == 0)
 			log_warn("more than %d TLS libraries: '%s' and later ones are not probed",
 				 TARGETS_MAX, desc);
+		attach_state_note_hooks(st.st_dev, st.st_ino, desc, 0, -ENOSPC);
 		return -ENOSPC;
 	}
 	if (c->n_targets == c->cap_targets) {
@@ -165,11 +174,13 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 	atomic_store(&c->n_targets_pub, c->n_targets);
 	t0 = clock_mono_now();
 	err = attach_target(c, t, fd, funcs);
+	attach_state_note_hooks(t->dev, t->ino, t->desc, t->n_probes, err);
 	stacks_desc(found, stacks, sizeof(stacks));
-	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %.1f ms; "
-		 "%s%s)%s",
-		 t->desc, t->n_ret_insn, t->n_uretprobe, (double)(clock_mono_now() - t0) / 1e6,
-		 stacks, funcs[TLS_F_GO_WRITE].from_pclntab ? " via .gopclntab" : "",
+	log_info("attached TLS probes to %s (%u uprobe-at-RET, %u uretprobe functions, %u probes "
+		 "in %zu links, %.1f ms; %s%s)%s",
+		 t->desc, t->n_ret_insn, t->n_uretprobe, t->n_probes, t->n_links + t->n_link_fds,
+		 (double)(clock_mono_now() - t0) / 1e6, stacks,
+		 funcs[FN_GO_WRITE].from_pclntab ? " via .gopclntab" : "",
 		 err ? " with errors" : "");
 	return err ? err : 1;
 }
@@ -294,10 +305,12 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 	/* Hold the thread that mapped the file until its probes are in place. */
 	if (!c->opts.no_hold) {
 		err = hold_thread((pid_t)ev->hdr.tid, &h);
-		if (err == 0)
+		if (err == 0) {
 			atomic_fetch_add(&c->holds, 1);
-		else if (err != -ESRCH)
+		} else if (err != -ESRCH) {
 			atomic_fetch_add(&c->hold_failures, 1);
+			attach_state_note_process(ev->hdr.pid, dev, ev->ino, "hold failed", err);
+		}
 	}
 	snprintf(desc, sizeof(desc), "%.*s", (int)sizeof(ev->name), ev->name);
 	if (ev->hdr.type == LT_EV_EXEC) {
@@ -327,6 +340,9 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 		fd = open_mapped(ev->hdr.pid, dev, ev->ino, desc, sizeof(desc));
 	if (fd < 0) {
 		hold_release(&h);
+		if (fd != -ENOENT && fd != -ESRCH)
+			attach_state_note_process(ev->hdr.pid, dev, ev->ino,
+						  "cannot open mapped file", fd);
 		log_debug("cannot open '%s' of pid %u: %s", desc, ev->hdr.pid, strerror(-fd));
 		return fd;
 	}
@@ -363,7 +379,7 @@ static int scan_pid(struct capture *c, uint32_t pid)
 	return maps_foreach(pid, scan_cb, &sc);
 }
 
-/* Library names whose system copies are attached at start-up (libssl first). */
+/* Library names whose system copies are attached at start-up. */
 static const char *const ld_cache_prefixes[] = { "libssl.so", "libgnutls.so" };
 
 static int ld_cache_entry(const char *path, void *ctx)
@@ -425,14 +441,65 @@ int targets_scan_proc(struct capture *c)
 	return 0;
 }
 
-void targets_free(struct capture *c)
+/* Threads that detach uprobes at exit, and the fewest links worth a thread. */
+#define UNLINK_THREADS 16
+#define UNLINK_MIN_PER_THREAD 4
+
+struct unlink_job {
+	struct capture *c;
+	atomic_size_t next; /* next target to detach */
+};
+
+static void *unlink_thread(void *arg)
 {
-	for (size_t i = 0; i < c->n_targets; i++) {
-		struct tls_target *t = &c->targets[i];
+	struct unlink_job *job = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&job->next, 1)) < job->c->n_targets) {
+		struct tls_target *t = &job->c->targets[i];
 
 		for (size_t j = 0; j < t->n_links; j++)
 			bpf_link__destroy(t->links[j]);
+		for (size_t j = 0; j < t->n_link_fds; j++)
+			close(t->link_fds[j]);
+		t->n_links = t->n_link_fds = 0;
+	}
+	return NULL;
+}
+
+/*
+ * Detaching a uprobe waits for an RCU grace period, tens to hundreds of ms
+ * on a busy host, one after the other: a few hundred links would hold the
+ * agent's exit for a minute.  Waits in parallel threads share grace
+ * periods, so the targets are spread over a few threads.
+ */
+static void unlink_all(struct capture *c)
+{
+	struct unlink_job job = { .c = c };
+	pthread_t th[UNLINK_THREADS];
+	size_t n_links = 0, n_th = 0, want;
+
+	for (size_t i = 0; i < c->n_targets; i++)
+		n_links += c->targets[i].n_links + c->targets[i].n_link_fds;
+	want = n_links / UNLINK_MIN_PER_THREAD;
+	if (want > UNLINK_THREADS)
+		want = UNLINK_THREADS;
+	atomic_init(&job.next, 0);
+	while (n_th < want && pthread_create(&th[n_th], NULL, unlink_thread, &job) == 0)
+		n_th++;
+	unlink_thread(&job); /* also what is left when no thread could start */
+	for (size_t i = 0; i < n_th; i++)
+		pthread_join(th[i], NULL);
+}
+
+void targets_free(struct capture *c)
+{
+	unlink_all(c);
+	for (size_t i = 0; i < c->n_targets; i++) {
+		struct tls_target *t = &c->targets[i];
+
 		free(t->links);
+		free(t->link_fds);
 		if (t->fd >= 0)
 			close(t->fd);
 	}

@@ -4,21 +4,23 @@
  *
  * 1. Function symbols (elf_syms, the same lookup the attacher uses, so
  *    "found here" means "attachable"): SSL_write/SSL_read, gnutls_record_*,
- *    Go's crypto/tls.(*Conn).Write/Read, NSS's SSL_ImportFD/NSS_Init, the
- *    JVM's JNI_CreateJavaVM, node::Start.
- * 2. Section names: .go.buildinfo/.gopclntab/.note.go.buildid (Go),
- *    .bun (Bun >= 1.2 keeps its module graph there, runtime included).
+ *    Go's crypto/tls.(*Conn).Write/Read (.symtab, or .gopclntab when
+ *    stripped), NSS's SSL_ImportFD/NSS_Init, the JVM's JNI_CreateJavaVM,
+ *    node::Start.
+ * 2. Section names: .go.buildinfo/.gopclntab/.note.go.buildid (Go), .bun
+ *    (recent Bun keeps its module graph there, plain runtime included).
  * 3. The last 4 KiB of an executable: older Bun standalone executables end
- *    with the "\n---- Bun! ----\n" trailer and a byte count.
- * 4. Only when nothing above named a stack: a substring walk of the symbol
- *    names for "rustls", then, for stripped files, a bounded scan of the
+ *    with the "---- Bun! ----" trailer and a byte count.
+ * 4. Only when nothing above named a stack or a runtime: Rust symbol names
+ *    of the rustls crate, then, for stripped files, a bounded scan of the
  *    loaded data (PT_LOAD file ranges) for marker strings: Bun's trailer
- *    constant (every Bun binary compares against it), "BoringSSL" (BoringSSL's
- *    version text), "OpenSSL 1."/"OpenSSL 3." (static OpenSSL), rustls crate
- *    paths kept by Rust's panic locations, Go's build-info magic, and for Go
- *    the name crypto/tls.(*Conn).Write in .gopclntab (function names survive
- *    stripping there).  Markers only say "probably"; they are reported as
- *    stacks llmtap cannot hook, never used to attach.
+ *    constant (every Bun binary compares against it), BoringSSL's version
+ *    string and source paths, OpenSSL's version text (static OpenSSL;
+ *    ignored in libcrypto itself and in users of the shared libraries),
+ *    rustls crate paths kept by Rust's panic locations, Go's build-info
+ *    magic, and for Go the name crypto/tls.(*Conn).Write in .gopclntab.
+ *    Markers only say "probably": they name stacks llmtap cannot hook,
+ *    they never decide an attach.
  */
 #include "tls_detect.h"
 
@@ -41,9 +43,6 @@
 #define MAX_RANGES 32 /* PT_LOAD ranges kept for the scan */
 #define MAX_SECTIONS 65536 /* section headers looked at */
 #define MAX_DYN 4096 /* .dynamic entries looked at */
-
-static const char BUN_TRAILER[] = "\n---- Bun! ----\n";
-static const char GO_TLS_WRITE[] = "crypto/tls.(*Conn).Write";
 
 /* Where the bytes come from: an fd (pread) or an in-memory image. */
 struct src {
@@ -131,8 +130,8 @@ static void read_needed(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct layo
 		if (dyn.d_tag != DT_NEEDED || dyn.d_un.d_val > SIZE_MAX)
 			continue;
 		name = elf_strptr(elf, sh->sh_link, (size_t)dyn.d_un.d_val);
-		if (name && (strncmp(name, "libssl.so", 9) == 0 ||
-			     strncmp(name, "libcrypto.so", 12) == 0))
+		if (name &&
+		    (strncmp(name, "libssl.so", 9) == 0 || strncmp(name, "libcrypto.so", 12) == 0))
 			l->needs_openssl = true;
 	}
 }
@@ -236,30 +235,81 @@ static const char *const sym_names[N_COUNT] = {
 	[N_CRYPTO_SSLEAY] = "SSLeay",
 };
 
-static int rustls_cb(const struct elf_func *fn, void *ctx)
+static int crate_cb(const struct elf_func *fn, void *ctx)
 {
-	/* legacy (_ZN6rustls...) and v0 (..6rustls..) manglings both spell it */
-	return strstr(fn->name, "rustls") ? 1 : 0;
+	/* Rust's legacy (_ZN6rustls...) and v0 (_R...6rustls) manglings both
+	 * spell the crate with its length: a C function merely named
+	 * "rustls_..." does not match */
+	return strstr(fn->name, "6rustls") ? 1 : 0;
 }
 
 /* Marker strings of the content scan. */
-enum { M_BUN, M_BORINGSSL, M_OPENSSL1, M_OPENSSL3, M_RUSTLS0, M_RUSTLS1, M_GOINFO, M_GOTLS, M_COUNT };
+enum {
+	M_BUN,
+	M_BORINGSSL,
+	M_BORINGSSL_PATH,
+	M_BORINGSSL_COMPAT,
+	M_OPENSSL1,
+	M_OPENSSL3,
+	M_RUSTLS0,
+	M_RUSTLS1,
+	M_GOINFO,
+	M_GOTLS,
+	M_COUNT
+};
 
+#define PART(s)                  \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+
+/*
+ * Each marker is stored as two halves joined at run time: the whole string
+ * must not appear in llmtap's own binary, or a stripped llmtap would read as
+ * Bun.  Lengths are explicit because some markers hold NULs.
+ */
 static const struct {
-	const char *s;
-	size_t len;
-} markers[M_COUNT] = {
-	[M_BUN] = { BUN_TRAILER, sizeof(BUN_TRAILER) - 1 },
-	[M_BORINGSSL] = { "BoringSSL", 9 },
-	[M_OPENSSL1] = { "OpenSSL 1.", 10 },
-	[M_OPENSSL3] = { "OpenSSL 3.", 10 },
+	struct {
+		const char *s;
+		size_t len;
+	} head, tail;
+} marker_parts[M_COUNT] = {
+	/* Bun compares the end of its executable against this */
+	[M_BUN] = { PART("\n---- Bu"), PART("n! ----\n") },
+	/* OpenSSL_version()'s answer in BoringSSL, a string of its own */
+	[M_BORINGSSL] = { PART("\0Boring"), PART("SSL\0") },
+	/* __FILE__ of BoringSSL's error macros: .../third_party/boringssl/src/... */
+	[M_BORINGSSL_PATH] = { PART("/boring"), PART("ssl/") },
+	/* its OPENSSL_VERSION_TEXT: "OpenSSL 1.1.1 (compatible; BoringSSL)" */
+	[M_BORINGSSL_COMPAT] = { PART("(compatible; Boring"), PART("SSL)") },
+	[M_OPENSSL1] = { PART("OpenS"), PART("SL 1.") },
+	[M_OPENSSL3] = { PART("OpenS"), PART("SL 3.") },
 	/* cargo registry paths of panic locations: .../rustls-0.23.12/src/... */
-	[M_RUSTLS0] = { "rustls-0.", 9 },
-	[M_RUSTLS1] = { "rustls-1.", 9 },
-	[M_GOINFO] = { "\xff Go buildinf:", 14 },
-	[M_GOTLS] = { GO_TLS_WRITE, sizeof(GO_TLS_WRITE) - 1 },
+	[M_RUSTLS0] = { PART("rust"), PART("ls-0.") },
+	[M_RUSTLS1] = { PART("rust"), PART("ls-1.") },
+	[M_GOINFO] = { PART("\xff Go "), PART("buildinf:") },
+	[M_GOTLS] = { PART("crypto/tls.(*C"), PART("onn).Write") },
 };
 #define MARKER_MAX 24 /* longest marker: the chunk overlap */
+
+struct marker {
+	char s[MARKER_MAX];
+	size_t len;
+};
+
+static void marker_get(int m, struct marker *out)
+{
+	size_t head = marker_parts[m].head.len, tail = marker_parts[m].tail.len;
+
+	/* a marker longer than the buffer is searched by its prefix, never overflows */
+	if (head > MARKER_MAX)
+		head = MARKER_MAX;
+	if (tail > MARKER_MAX - head)
+		tail = MARKER_MAX - head;
+	memcpy(out->s, marker_parts[m].head.s, head);
+	memcpy(out->s + head, marker_parts[m].tail.s, tail);
+	out->len = head + tail;
+}
 
 /*
  * Looks for the markers whose bit is set in want inside the given ranges,
@@ -269,12 +319,15 @@ static const struct {
 static int scan_markers(const struct src *s, const struct range *r, size_t n, unsigned want,
 			uint64_t *budget)
 {
+	struct marker mk[M_COUNT];
 	unsigned found = 0;
 	uint8_t *buf = malloc(SCAN_CHUNK + MARKER_MAX);
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
+	for (int m = 0; m < M_COUNT; m++)
+		marker_get(m, &mk[m]);
 	for (size_t i = 0; i < n && (found & want) != want && *budget; i++) {
 		uint64_t off = r[i].off, end = r[i].off + r[i].len;
 		size_t keep = 0; /* bytes carried over from the previous chunk */
@@ -298,7 +351,7 @@ static int scan_markers(const struct src *s, const struct range *r, size_t n, un
 			off += (uint64_t)got;
 			for (int m = 0; m < M_COUNT; m++)
 				if ((want & ~found & (1u << m)) &&
-				    memmem(buf, keep + (size_t)got, markers[m].s, markers[m].len))
+				    memmem(buf, keep + (size_t)got, mk[m].s, mk[m].len))
 					found |= 1u << m;
 			/* keep the tail so a marker across two chunks is seen */
 			if (keep + (size_t)got >= MARKER_MAX - 1) {
@@ -321,11 +374,13 @@ static int bun_tail(const struct src *s, bool *found)
 	uint8_t buf[TAIL_BYTES];
 	uint64_t off = s->size > TAIL_BYTES ? s->size - TAIL_BYTES : 0;
 	ssize_t n = src_read(s, off, buf, sizeof(buf));
+	struct marker mk;
 
 	*found = false;
 	if (n < 0)
 		return (int)n;
-	*found = memmem(buf, (size_t)n, BUN_TRAILER, sizeof(BUN_TRAILER) - 1) != NULL;
+	marker_get(M_BUN, &mk);
+	*found = memmem(buf, (size_t)n, mk.s, mk.len) != NULL;
 	return 0;
 }
 
@@ -413,8 +468,8 @@ static int detect(const struct src *s, Elf *elf, unsigned opts, struct tls_detec
 
 	/* No stack named by symbols: rustls keeps no stable exported names. */
 	if (!(d->runtimes & TLS_RT_GO)) {
-		err = s->mem ? elf_foreach_func_mem(s->mem, s->size, rustls_cb, NULL) :
-			       elf_foreach_func(s->fd, rustls_cb, NULL);
+		err = s->mem ? elf_foreach_func_mem(s->mem, s->size, crate_cb, NULL) :
+			       elf_foreach_func(s->fd, crate_cb, NULL);
 		if (err < 0)
 			return err;
 		if (err == 1) {
@@ -437,7 +492,9 @@ static int detect(const struct src *s, Elf *elf, unsigned opts, struct tls_detec
 
 		/* a user of the shared libraries may quote their version text */
 		if (libcrypto || l.needs_openssl)
-			want &= ~((1u << M_BORINGSSL) | (1u << M_OPENSSL1) | (1u << M_OPENSSL3));
+			want &= ~((1u << M_BORINGSSL) | (1u << M_BORINGSSL_PATH) |
+				  (1u << M_BORINGSSL_COMPAT) | (1u << M_OPENSSL1) |
+				  (1u << M_OPENSSL3));
 		if (l.has_sections)
 			want &= ~(1u << M_GOINFO); /* Go would have named its sections */
 		found = scan_markers(s, order, scan_order(&l, order), want, &budget);
@@ -458,8 +515,8 @@ static int detect(const struct src *s, Elf *elf, unsigned opts, struct tls_detec
 		d->runtimes |= TLS_RT_BUN;
 		d->stacks |= TLS_STACK_BORINGSSL_STRIPPED;
 	}
-	/* BoringSSL's own version text is "OpenSSL 1.1.1 (compatible; BoringSSL)" */
-	if (found & (1u << M_BORINGSSL))
+	/* BoringSSL's version text also matches "OpenSSL 1.": BoringSSL first */
+	if (found & ((1u << M_BORINGSSL) | (1u << M_BORINGSSL_PATH) | (1u << M_BORINGSSL_COMPAT)))
 		d->stacks |= TLS_STACK_BORINGSSL_STRIPPED;
 	else if (found & ((1u << M_OPENSSL1) | (1u << M_OPENSSL3)))
 		d->stacks |= TLS_STACK_OPENSSL_STRIPPED;
@@ -544,9 +601,16 @@ static int bit_index(uint32_t bit)
 const char *tls_stack_name(uint32_t stack)
 {
 	static const char *const names[TLS_STACK_COUNT] = {
-		"openssl",    "openssl-static", "gnutls",	      "go",
-		"go-pclntab", "nss",		"rustls",	      "jsse",
-		"boringssl-stripped",		"openssl-stripped",
+		"openssl",
+		"openssl-static",
+		"gnutls",
+		"go",
+		"go-pclntab",
+		"nss",
+		"rustls",
+		"jsse",
+		"boringssl-stripped",
+		"openssl-stripped",
 	};
 	int i = bit_index(stack);
 
@@ -600,6 +664,5 @@ const char *tls_stack_describe(uint32_t stack, const struct tls_detect *d)
 bool tls_stack_hookable(uint32_t stack)
 {
 	return stack == TLS_STACK_OPENSSL || stack == TLS_STACK_OPENSSL_EXE ||
-	       stack == TLS_STACK_GNUTLS || stack == TLS_STACK_GO ||
-	       stack == TLS_STACK_GO_PCLNTAB;
+	       stack == TLS_STACK_GNUTLS || stack == TLS_STACK_GO || stack == TLS_STACK_GO_PCLNTAB;
 }

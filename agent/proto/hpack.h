@@ -76,8 +76,9 @@ bool hpack_decoder_unknown(const struct hpack_decoder *d);
  * joined), calling cb for each field in order while the list (RFC 9113
  * 6.5.2 sizes: name + value + 32 each) stays within max_list.  *out (may be
  * NULL) receives HPACK_OUT_* flags.  Returns 0; -EPROTO on a malformed block
- * (bad integer, string, Huffman code, index, or size update), after which the
- * decoder is in the unknown mode with an empty table; -ENOMEM; or cb's error.
+ * (bad integer, string, Huffman code, index, or size update); -ENOMEM; or
+ * cb's error.  After any error the decoder is in the unknown mode with an
+ * empty table (what the block changed is unknown).
  */
 int hpack_decode(struct hpack_decoder *d, const void *block, size_t len, size_t max_list,
 		 hpack_field_cb cb, void *ctx, unsigned *out);
@@ -109,8 +110,7 @@ int hpack_decode_int(const uint8_t **p, const uint8_t *end, unsigned n, uint32_t
  * bytes; n * 8 / 5 always suffices).  Returns 0 with *out_len set, -EPROTO on
  * EOS, padding longer than 7 bits or not all ones, -ENOSPC if dst is short.
  */
-int hpack_huffman_decode(const uint8_t *src, size_t n, char *dst, size_t dst_size,
-			 size_t *out_len);
+int hpack_huffman_decode(const uint8_t *src, size_t n, char *dst, size_t dst_size, size_t *out_len);
 /* The code of symbol sym (0..256, 256 = EOS), right-aligned, and its bit length. */
 void hpack_huffman_code(unsigned sym, uint32_t *code, unsigned *bits);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llmtap_abi.h"
+#include "proto/http2.h"
 
 /* Requests waiting for their response; a client pipelining deeper than
  * this loses the oldest (counted). */
@@ -33,6 +34,8 @@ struct http_conn {
 	struct conn *cur_conn;
 	const struct http_hooks *cur_hooks;
 	int verdict; /* -ECANCELED once the classifier declined */
+	/* HTTP/2 connections are handed over whole to http2.c */
+	struct http2_conn *h2;
 };
 
 struct http_conn *http_conn_new(const struct http1_limits *lim)
@@ -83,6 +86,7 @@ void http_conn_free(struct http_conn *hc)
 		http_message_free(&hc->pending[(hc->pending_head + i) % PENDING_MAX]);
 	http1_parser_free(hc->req_parser);
 	http1_parser_free(hc->resp_parser);
+	http2_conn_free(hc->h2);
 	free(hc);
 }
 
@@ -98,7 +102,7 @@ size_t http_conn_buffered(const struct http_conn *hc)
 	if (!hc)
 		return 0;
 	n = sizeof(*hc) + http1_parser_buffered(hc->req_parser) +
-	    http1_parser_buffered(hc->resp_parser);
+	    http1_parser_buffered(hc->resp_parser) + http2_conn_buffered(hc->h2);
 	for (size_t i = 0; i < hc->pending_count; i++)
 		n += hc->pending[(hc->pending_head + i) % PENDING_MAX].body_len;
 	return n;
@@ -118,6 +122,7 @@ static int message_detach(struct http1_msg *src, struct http_message *dst)
 	memset(dst, 0, sizeof(*dst));
 	memcpy(dst->method, src->method, sizeof(dst->method));
 	dst->status = src->status;
+	dst->version_major = 1;
 	dst->version_minor = src->version_minor;
 	dst->flags = src->flags;
 	dst->body_bytes = src->body_bytes;
@@ -250,6 +255,33 @@ static void set_cur(struct http_conn *hc, struct conn *c, const struct http_hook
 	hc->cur_hooks = hooks;
 }
 
+/* Mirrors the HTTP/2 counters into the shared ones after each call. */
+static int h2_result(struct http_conn *hc, int err)
+{
+	const struct http2_stats *st = http2_conn_get_stats(hc->h2);
+
+	hc->stats.orphan_responses = st->orphan_streams;
+	hc->stats.pending_dropped = st->streams_evicted;
+	if (err == -ECANCELED)
+		hc->verdict = err;
+	return err;
+}
+
+/* The connection is HTTP/2 (preface) or may be (binary frames mid-connection). */
+static int start_h2(struct http_conn *hc, struct conn *c, int dir, const void *rest,
+		    size_t rest_len, uint64_t ts, const struct http_hooks *hooks)
+{
+	int err;
+
+	hc->h2 = http2_conn_new(&hc->lim);
+	if (!hc->h2)
+		return -ENOMEM;
+	err = http2_conn_feed(hc->h2, c, dir, hc->prefix, hc->prefix_len, ts, hooks);
+	if (!err && rest_len)
+		err = http2_conn_feed(hc->h2, c, dir, rest, rest_len, ts, hooks);
+	return h2_result(hc, err);
+}
+
 static int feed_parser(struct http_conn *hc, int dir, const void *data, size_t len, uint64_t ts)
 {
 	int err;
@@ -271,6 +303,8 @@ int http_conn_feed(struct http_conn *hc, struct conn *c, int dir, const void *da
 		return hc->verdict;
 	if (len == 0)
 		return 0;
+	if (hc->h2)
+		return h2_result(hc, http2_conn_feed(hc->h2, c, dir, data, len, ts, hooks));
 	set_cur(hc, c, hooks);
 	if (hc->role != ROLE_UNKNOWN)
 		return feed_parser(hc, dir, data, len, ts);
@@ -284,11 +318,17 @@ int http_conn_feed(struct http_conn *hc, struct conn *c, int dir, const void *da
 		take = len;
 	memcpy(hc->prefix + hc->prefix_len, data, take);
 	hc->prefix_len += take;
+	/* "PRI * HTTP/2.0\r\n" fills the prefix: the h2 client preface */
+	if (http2_preface_prefix(hc->prefix, hc->prefix_len)) {
+		if (hc->prefix_len < ROLE_PREFIX_MAX)
+			return 0;
+		return start_h2(hc, c, dir, (const uint8_t *)data + take, len - take, ts, hooks);
+	}
 	kind = classify_start(hc->prefix, hc->prefix_len);
 	if (kind == -EAGAIN)
 		return 0;
-	if (kind < 0)
-		return kind;
+	if (kind < 0) /* not HTTP/1.x: maybe HTTP/2 frames, capture begun mid-connection */
+		return start_h2(hc, c, dir, (const uint8_t *)data + take, len - take, ts, hooks);
 	err = setup_role(hc, kind == 1 ? dir : !dir);
 	if (err)
 		return err;
@@ -305,6 +345,8 @@ int http_conn_gap(struct http_conn *hc, struct conn *c, int dir, uint64_t n, uin
 
 	if (hc->verdict)
 		return hc->verdict;
+	if (hc->h2)
+		return h2_result(hc, http2_conn_gap(hc->h2, c, dir, n, ts, hooks));
 	if (hc->role == ROLE_UNKNOWN)
 		return -EPROTO; /* the start is missing: no way to frame messages */
 	set_cur(hc, c, hooks);
@@ -322,6 +364,11 @@ int http_conn_gap(struct http_conn *hc, struct conn *c, int dir, uint64_t n, uin
 void http_conn_eof(struct http_conn *hc, struct conn *c, uint64_t ts,
 		   const struct http_hooks *hooks)
 {
+	if (hc->h2 && !hc->verdict) {
+		http2_conn_eof(hc->h2, c, ts, hooks);
+		h2_result(hc, 0);
+		return;
+	}
 	if (hc->role == ROLE_UNKNOWN || hc->verdict)
 		return;
 	set_cur(hc, c, hooks);

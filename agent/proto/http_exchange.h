@@ -4,7 +4,9 @@
  * (the traced process may be the client or the server), one parser per
  * direction, and FIFO pairing of responses with requests (keep-alive and
  * pipelining).  The first request is shown to a classifier that may declare
- * the connection uninteresting.
+ * the connection uninteresting.  An HTTP/2 connection (the client preface on
+ * either side, or binary frames when the capture began mid-connection) is
+ * handed whole to proto/http2.h, which delivers through the same hooks.
  */
 #ifndef LLMTAP_HTTP_EXCHANGE_H
 #define LLMTAP_HTTP_EXCHANGE_H
@@ -20,17 +22,26 @@ struct http_message {
 	char method[16];
 	char *target;
 	int status;
+	int version_major; /* 2 for HTTP/2; 0 or 1 for HTTP/1.x */
 	int version_minor;
 	struct http1_header *headers; /* owned, names lower-case */
 	size_t n_headers;
 	char *body; /* owned, NUL-terminated, body_len bytes kept */
 	size_t body_len;
 	uint64_t body_bytes; /* whole decoded body length, past the cap too */
-	unsigned flags; /* HTTP1_F_* */
+	unsigned flags; /* HTTP1_F_*, HTTP_MSG_F_* */
 	uint64_t ts_start, ts_end;
 	struct http1_body_mark *marks; /* owned; arrival times of body bytes */
 	size_t n_marks;
 };
+
+/*
+ * http_message.flags beyond HTTP1_F_*: HTTP/2 header blocks that could not be
+ * (fully) decoded because the HPACK state is unknown (capture began
+ * mid-connection, bytes were lost, a block failed).  The headers, method,
+ * target and status present are exact; the others are missing.
+ */
+#define HTTP_MSG_F_HEADERS_UNKNOWN (1u << 16)
 
 /* http_exchange.flags */
 #define HTTP_EXCH_F_NO_RESPONSE (1u << 0) /* connection ended before a response */
@@ -64,8 +75,9 @@ struct http_conn *http_conn_new(const struct http1_limits *lim);
 void http_conn_free(struct http_conn *hc);
 /*
  * Feeds bytes of direction dir (LT_DIR_*).  Returns 0; -EPROTO when the
- * stream is not HTTP/1.x; -ECANCELED when the classifier declined the
- * connection.  After either, the caller stops feeding this connection.
+ * stream is neither HTTP/1.x nor HTTP/2; -ECANCELED when the classifier
+ * declined the connection.  After either, the caller stops feeding this
+ * connection.
  */
 int http_conn_feed(struct http_conn *hc, struct conn *c, int dir, const void *data, size_t len,
 		   uint64_t ts, const struct http_hooks *hooks);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -141,7 +142,17 @@ int redact_cmdline_join(const char *args, size_t len, char *out, size_t out_size
 	while (off < len) {
 		const char *a = args + off;
 		size_t n = strnlen(a, len - off);
+		char *last = NULL;
 		int kind;
+
+		/* the last argument of a cut argv has no NUL, and the checks below
+		 * read up to one: give it one */
+		if (n == len - off) {
+			last = strndup(a, n);
+			if (!last)
+				break;
+			a = last;
+		}
 
 		if (o.len)
 			put(&o, " ", 1);
@@ -161,6 +172,7 @@ int redact_cmdline_join(const char *args, size_t len, char *out, size_t out_size
 			next_is_secret = kind == 2;
 			hits += put_scanning(&o, a, n);
 		}
+		free(last);
 		off += n + 1;
 	}
 	return hits;

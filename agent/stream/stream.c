@@ -15,6 +15,7 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 	const struct procinfo *p = proc_cache_get(&s->procs, c->key.pid, c->comm);
 	const char *host = http_message_header(&ex->req, "host");
 	struct llm_analysis a;
+	struct rules_verdict verdict = { 0 };
 	json_t *rec;
 
 	if (!host && c->sni[0])
@@ -36,6 +37,21 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 	llm_analysis_free(&a);
 	if (!rec)
 		return;
+	/* rules see the record unredacted; redaction then covers the alerts
+	 * too (verdict: what the rules that fired ask of it) */
+	if (s->rules)
+		rules_eval(s->rules, rec, &s->rules_stats, &verdict);
+	/* nothing leaves unredacted: not emitted, not held for a join */
+	if (s->redactor) {
+		struct redact_policy pol;
+		bool ovr = s->rules && rules_verdict_policy(&verdict, &pol);
+
+		if (redact_record(s->redactor, rec, ovr ? &pol : NULL) != 0) {
+			s->stats.redaction_errors++;
+			json_decref(rec);
+			return;
+		}
+	}
 	s->stats.records++;
 	if ((ex->flags & HTTP_EXCH_F_NO_RESPONSE) ||
 	    ((ex->req.flags | ex->resp.flags) & HTTP1_F_INCOMPLETE))
@@ -150,6 +166,8 @@ int stream_init(struct stream *s, const struct stream_opts *o, const struct stre
 	/* a decompressed body may be larger than the captured one, within reason */
 	s->analyze.max_decoded = 4 * (o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT);
 	s->record.content = !o->no_content;
+	s->rules = o->rules;
+	s->redactor = o->redactor;
 	s->limits.max_header_bytes = 64 * 1024;
 	s->limits.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : LT_CALL_CAP_DEFAULT;
 	if (o->classifier)
@@ -222,6 +240,9 @@ static void on_data(struct stream *s, const struct lt_data_event *d)
 		memcpy(c->comm, d->hdr.comm, sizeof(c->comm) - 1);
 		c->tid = d->hdr.tid;
 		c->probe = d->probe;
+		/* a process the agent saw no exec of is read from /proc now, at its
+		 * first bytes, not at its first record: it may have exited by then */
+		proc_cache_get(&s->procs, d->hdr.pid, c->comm);
 	}
 	if (c->fd < 0)
 		c->fd = d->fd;

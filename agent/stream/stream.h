@@ -16,6 +16,8 @@
 #include "llm/classify.h"
 #include "process/procinfo.h"
 #include "proto/http1.h"
+#include "redact/redact.h"
+#include "rules/rules.h"
 #include "stream/conn_table.h"
 #include "stream/join.h"
 
@@ -29,6 +31,7 @@ struct stream_stats {
 	uint64_t evicted_for_memory; /* connections dropped to stay within the budget */
 	uint64_t orphan_responses; /* responses with no request to pair (start missed) */
 	uint64_t pending_dropped; /* requests pipelined deeper than the pairing queue */
+	uint64_t redaction_errors; /* records not emitted: redaction failed (ENOMEM) */
 	size_t buffered, buffered_peak; /* heap bytes held by all connections */
 };
 
@@ -51,6 +54,9 @@ struct stream {
 	size_t max_buffered;
 	struct llm_analyze_opts analyze;
 	struct record_opts record;
+	struct rules *rules; /* detection rules, may be NULL; not owned (the owner swaps it) */
+	struct rules_stats rules_stats;
+	struct redactor *redactor; /* NULL: records are not redacted (--no-redact); not owned */
 };
 
 struct stream_opts {
@@ -62,6 +68,8 @@ struct stream_opts {
 	const struct price_table *prices; /* NULL: no cost estimates */
 	bool no_content; /* records carry metadata only */
 	uint64_t join_wait_ns; /* how long a view waits for the other end's; 0: 1 s */
+	struct rules *rules; /* detection rules (NULL: none); not owned */
+	struct redactor *redactor; /* applied to every record before it leaves; not owned */
 };
 
 int stream_init(struct stream *s, const struct stream_opts *o, const struct stream_hooks *h);

@@ -263,3 +263,57 @@ def plaintext_non_llm_on_selected_port_is_ignored_in_kernel():
             if r["attributes"].get("url.path") == "/index.html"
             and r["attributes"].get("llmtap.capture.source") == "socket"]
     eq(recs, [], "records of non-LLM traffic")
+
+
+PY_TWO_REQUESTS = r"""
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", 8000)
+for marker in sys.argv[1:3]:
+    body = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello %s"}]}' % marker
+    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    c.getresponse().read()
+    print("done", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@test
+def plaintext_connection_open_before_agent_start():
+    """A keep-alive connection opened before the agent started is adopted at
+    start-up (selected port, found through /proc/net/tcp and /proc/PID/fd)."""
+    from e2e import Agent
+    with PlainServer("127.0.0.1", 8000) as srv:
+        first, second = uuid.uuid4().hex, uuid.uuid4().hex
+        cli = subprocess.Popen([python_exe(), "-c", PY_TWO_REQUESTS, first, second],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        late = None
+        try:
+            eq(cli.stdout.readline().strip(), "done", "first request")
+            out = os.path.join(ENV["dir"], "late-agent.jsonl")
+            late = Agent(out)
+            late.wait_line("llmtap: ready")
+            late.wait_line("llmtap: tracking ")
+            cli.stdin.write("\n")
+            cli.stdin.flush()
+            eq(cli.stdout.readline().strip(), "done", "second request")
+            recs = wait_records(lambda r: second in input_text(r), path=out, timeout=10)
+            time.sleep(1.5)
+            recs = [r for r in read_records(out) if second in input_text(r)]
+            eq(len(recs), 1, "records of the late agent for the second request")
+            a = recs[0]["attributes"]
+            eq(a["process.pid"], cli.pid, "client pid")
+            # the server thread was already blocked in recv() on this socket when
+            # the agent adopted it: that read's buffer was never seen, so the
+            # server's view of this first exchange is lost (its later ones are not)
+            eq(a["llmtap.capture.role"], "client", "role")
+            eq(a["llmtap.capture.source"], "socket", "source")
+            eq(out_text(recs[0]), reply_text("hello " + second), "response text")
+            eq([r for r in read_records(out) if first in input_text(r)], [],
+               "records of the late agent for the request before it started")
+        finally:
+            cli.stdin.close()
+            cli.kill()
+            cli.wait()
+            if late:
+                rc = late.stop()
+                eq(rc, 0, "late agent exit status")

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+
 #include "redact/cmdline.h"
 #include "test.h"
 
@@ -51,4 +54,18 @@ TEST(cmdline_truncates_safely)
 	ASSERT_STREQ(out, "curl --");
 	ASSERT_EQ(redact_cmdline_join("", 0, out, sizeof(out)), 0);
 	ASSERT_STREQ(out, "");
+}
+
+TEST(cmdline_join_last_arg_without_nul)
+{
+	/* argv cut by the kernel's capture limit: the buffer ends mid-argument */
+	static const char src[] = "curl\0-H\0Authorization: Bearer sk-abc";
+	size_t n = sizeof(src) - 1;
+	char *args = malloc(n), out[128];
+
+	ASSERT_TRUE(args != NULL);
+	memcpy(args, src, n); /* exactly n bytes: ASan flags any read past them */
+	redact_cmdline_join(args, n, out, sizeof(out));
+	ASSERT_STREQ(out, "curl -H Authorization: [REDACTED]");
+	free(args);
 }

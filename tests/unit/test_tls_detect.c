@@ -57,8 +57,11 @@ static const struct fixture fixtures[] = {
 	{ "bun_rodata", 0, 0, S(BORINGSSL_STRIPPED), R(BUN), F(EXEC) | F(STRIPPED) },
 	{ "bun_rodata", TLS_DETECT_NO_SCAN, 0, 0, 0, F(EXEC) | F(STRIPPED) },
 	/* BoringSSL's version text also says "OpenSSL 1.1.1": BoringSSL wins */
-	{ "boringssl_stripped", 0, 0, S(BORINGSSL_STRIPPED), 0,
+	{ "boringssl_stripped", 0, 0, S(BORINGSSL_STRIPPED), 0, F(EXEC) | F(STATIC) | F(STRIPPED) },
+	{ "boringssl_compat_text", 0, 0, S(BORINGSSL_STRIPPED), 0,
 	  F(EXEC) | F(STATIC) | F(STRIPPED) },
+	{ "boringssl_paths", 0, 0, S(BORINGSSL_STRIPPED), 0, F(EXEC) | F(STATIC) | F(STRIPPED) },
+	{ "c_rustls_name", 0, 0, 0, 0, F(EXEC) | F(STATIC) },
 	{ "openssl_stripped", 0, 0, S(OPENSSL_STRIPPED), 0, F(EXEC) | F(STATIC) | F(STRIPPED) },
 	/* quoting OpenSSL's version while linking the shared libssl is not static TLS */
 	{ "openssl_cli", 0, 0, 0, 0, F(EXEC) | F(STRIPPED) },
@@ -131,7 +134,8 @@ TEST(tls_detect_truncated_and_corrupted)
 		for (size_t cut = 0; cut < len; cut += 7) {
 			int ra = tls_detect_mem(img, cut, 0, &a);
 
-			ASSERT_TRUE(ftruncate(fd, 0) == 0 && pwrite(fd, img, cut, 0) == (ssize_t)cut);
+			ASSERT_TRUE(ftruncate(fd, 0) == 0 &&
+				    pwrite(fd, img, cut, 0) == (ssize_t)cut);
 			ASSERT_EQ(tls_detect_fd(fd, 0, &b), ra);
 			ASSERT_TRUE(memcmp(&a, &b, sizeof(a)) == 0);
 		}
@@ -202,7 +206,7 @@ static const struct real reals[] = {
 	{ "/usr/lib/x86_64-linux-gnu/libnspr4.so", 0, 0, 0 },
 	{ "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so", S(JSSE), R(JAVA), 0 },
 	/* Debian's go toolchain is stripped and uses crypto/tls (module downloads) */
-	{ "/usr/lib/go-1.19/bin/go", S(GO_PCLNTAB), R(GO), F(EXEC) | F(STATIC) | F(STRIPPED) },
+	{ "/usr/lib/go-1.19/bin/go", S(GO_PCLNTAB), R(GO), F(EXEC) | F(STRIPPED) },
 };
 
 TEST(tls_detect_real_files)

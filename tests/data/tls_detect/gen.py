@@ -194,7 +194,12 @@ FILES = {
     # the constant in .rodata, more than 4 KiB from the end: only the scan sees it
     "bun_rodata": elf(ET_EXEC, interp=True, rodata=b"standalone module graph" + BUN_TRAILER,
                       tail=b"\0" * 5000),
-    "boringssl_stripped": elf(ET_EXEC, rodata=b"x\0OpenSSL 1.1.1 (compatible; BoringSSL)\0"),
+    "boringssl_stripped": elf(ET_EXEC, rodata=b"x\0BoringSSL\0"),
+    "boringssl_compat_text": elf(ET_EXEC, rodata=b"v\0OpenSSL 1.1.1 (compatible; BoringSSL)\0"),
+    "boringssl_paths": elf(ET_EXEC, rodata=b"../../third_party/boringssl/src/ssl/ssl_lib.cc\0"),
+    # a C function and a message merely naming rustls: no rustls crate
+    "c_rustls_name": elf(ET_EXEC, symtab=["main", "rustls_cb"],
+                         rodata=b"static BoringSSL (stripped)\0rustls\0"),
     "openssl_stripped": elf(ET_EXEC, rodata=b"y\0OpenSSL 3.0.13 30 Jan 2024\0"),
     "openssl_cli": elf(ET_DYN, interp=True, needed=["libssl.so.3", "libc.so.6"],
                        rodata=b"OpenSSL 3.0.13 30 Jan 2024\0"),

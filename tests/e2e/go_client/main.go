@@ -5,10 +5,14 @@
 // POSTs BODY as JSON to URL, trusting CA_FILE, with the bearer token of
 // $API_KEY (kept off the command line), and prints the response body on
 // stdout and the protocol used ("proto HTTP/1.1") on stderr.  h1 disables
-// HTTP/2 (an empty TLSNextProto map); h2 asks for it through ALPN.
+// HTTP/2 (an empty TLSNextProto map); h2 asks for it through ALPN.  With
+// $WAIT_STDIN set it waits for a line on stdin before the request and for
+// the end of stdin before it exits (a process that is already running when
+// the agent starts, and still there when its record is made).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
@@ -54,6 +58,10 @@ func main() {
 	if key := os.Getenv("API_KEY"); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	stdin := bufio.NewReader(os.Stdin)
+	if os.Getenv("WAIT_STDIN") != "" {
+		stdin.ReadString('\n')
+	}
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,4 +76,7 @@ func main() {
 	fmt.Fprintln(os.Stderr, "proto", resp.Proto)
 	os.Stdout.Write(data)
 	tr.CloseIdleConnections()
+	if os.Getenv("WAIT_STDIN") != "" {
+		io.Copy(io.Discard, stdin)
+	}
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Cost of llmtap's socket hooks on plain TCP traffic, measured side by side.
+
+For each body size, alternating agent / no agent over several rounds, runs
+bench/plain_rtt (a client and a server process on loopback, one connection)
+with three kinds of traffic:
+  raw     - binary messages: declined at the first bytes; every later call
+            costs one map lookup at syscall entry (what any non-LLM socket pays)
+  ignored - HTTP that is not an LLM API: the first request is copied, the
+            agent classifies it and the kernel stops copying
+  llm     - HTTP POST /v1/chat/completions: both ends captured and recorded
+and prints the median microseconds per round trip, the spread, and the
+ratio agent/none per kind.  The machine is noisy: ratios are the result.
+Writes bench/results/plain_overhead.json.  Needs root.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AGENT = os.path.join(ROOT, "build", "llmtap")
+RTT = os.path.join(ROOT, "build", "plain_rtt")
+SIZES = [64, 4096, 65536]
+KINDS = {"raw": "raw", "ignored": "/upload", "llm": "/v1/chat/completions"}
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+TRIPS = {64: 4000, 4096: 3000, 65536: 1000}
+
+
+def rtt(size, path):
+    out = subprocess.check_output([RTT, "0", str(size), str(TRIPS[size]), path], text=True)
+    return float(out.strip())
+
+
+def start_agent(tmp):
+    p = subprocess.Popen([AGENT, "run", "--output", os.path.join(tmp, "bench.jsonl")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if line.startswith("llmtap: ready"):
+            return p
+    raise SystemExit("agent did not start")
+
+
+def stop_agent(p):
+    p.terminate()
+    p.communicate(timeout=30)
+
+
+def main():
+    if os.geteuid() != 0:
+        raise SystemExit("needs root")
+    tmp = tempfile.mkdtemp(prefix="llmtap-bench-")
+    res = {(k, m): {s: [] for s in SIZES} for k in KINDS for m in ("none", "agent")}
+    for r in range(ROUNDS):
+        order = ["none", "agent"] if r % 2 == 0 else ["agent", "none"]
+        for mode in order:
+            agent = start_agent(tmp) if mode == "agent" else None
+            try:
+                for s in SIZES:
+                    for k, path in KINDS.items():
+                        res[(k, mode)][s].append(rtt(s, path))
+            finally:
+                if agent:
+                    stop_agent(agent)
+                    os.unlink(os.path.join(tmp, "bench.jsonl"))
+        print("round %d/%d done" % (r + 1, ROUNDS), file=sys.stderr)
+
+    rows = []
+    print("%-8s %-8s %10s %10s %8s %18s" % ("body", "traffic", "none us", "agent us", "ratio",
+                                            "agent spread us"))
+    for s in SIZES:
+        for k in KINDS:
+            none = statistics.median(res[(k, "none")][s])
+            agent = statistics.median(res[(k, "agent")][s])
+            spread = (min(res[(k, "agent")][s]), max(res[(k, "agent")][s]))
+            rows.append({"body_bytes": s, "traffic": k, "median_us_none": none,
+                         "median_us_agent": agent, "ratio": agent / none,
+                         "spread_us_agent": spread,
+                         "spread_us_none": (min(res[(k, "none")][s]),
+                                            max(res[(k, "none")][s]))})
+            print("%-8d %-8s %10.1f %10.1f %8.2f %8.1f..%-8.1f" % (s, k, none, agent,
+                                                                  agent / none, *spread))
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "plain_overhead.json"), "w") as f:
+        json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "kernel": os.uname().release, "rounds": ROUNDS, "trips": TRIPS,
+                   "results": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
