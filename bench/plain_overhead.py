@@ -9,8 +9,9 @@ with three kinds of traffic:
   ignored - HTTP that is not an LLM API: the first request is copied, the
             agent classifies it and the kernel stops copying
   llm     - HTTP POST /v1/chat/completions: both ends captured and recorded
-and prints the median microseconds per round trip, the spread, and the
-ratio agent/none per kind.  The machine is noisy: ratios are the result.
+and prints the median microseconds per round trip, the spread, the ratio
+agent/none per kind, and for raw traffic the extra cost per socket syscall
+(a round trip is four: write and read on each side).  The machine is noisy: ratios are the result.
 Writes bench/results/plain_overhead.json.  Needs root.
 """
 import json
@@ -69,8 +70,8 @@ def main():
         print("round %d/%d done" % (r + 1, ROUNDS), file=sys.stderr)
 
     rows = []
-    print("%-8s %-8s %10s %10s %8s %18s" % ("body", "traffic", "none us", "agent us", "ratio",
-                                            "agent spread us"))
+    print("%-8s %-8s %10s %10s %8s %18s %14s" % ("body", "traffic", "none us", "agent us",
+                                                  "ratio", "agent spread us", "ns/syscall"))
     for s in SIZES:
         for k in KINDS:
             none = statistics.median(res[(k, "none")][s])
@@ -81,8 +82,10 @@ def main():
                          "spread_us_agent": spread,
                          "spread_us_none": (min(res[(k, "none")][s]),
                                             max(res[(k, "none")][s]))})
-            print("%-8d %-8s %10.1f %10.1f %8.2f %8.1f..%-8.1f" % (s, k, none, agent,
-                                                                  agent / none, *spread))
+            per_call = "%.0f" % ((agent - none) * 1000 / 4) if k == "raw" else "-"
+            rows[-1]["extra_ns_per_syscall"] = (agent - none) * 1000 / 4 if k == "raw" else None
+            print("%-8d %-8s %10.1f %10.1f %8.2f %8.1f..%-8.1f %14s" % (
+                s, k, none, agent, agent / none, *spread, per_call))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "plain_overhead.json"), "w") as f:
         json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -30,30 +30,30 @@ static uint64_t next(void)
 }
 
 static const char *const words[] = {
-	"the",	      "of",	  "and",       "to",	   "a",		"in",	    "is",
-	"that",	      "for",	  "it",	       "as",	   "with",	"was",	    "on",
-	"be",	      "at",	  "by",	       "this",	   "had",	"not",	    "are",
-	"but",	      "from",	  "or",	       "have",	   "an",	"they",	    "which",
-	"you",	      "were",	  "her",       "all",	   "she",	"there",    "would",
-	"their",      "we",	  "him",       "been",	   "has",	"when",	    "who",
-	"will",	      "more",	  "no",	       "if",	   "out",	"so",	    "said",
-	"what",	      "up",	  "its",       "about",	   "into",	"than",	    "them",
-	"can",	      "only",	  "other",     "new",	   "some",	"could",    "time",
-	"these",      "two",	  "may",       "then",	   "do",	"first",    "any",
-	"my",	      "now",	  "such",      "like",	   "our",	"over",	    "man",
-	"me",	      "even",	  "most",      "made",	   "after",	"also",	    "did",
-	"many",	      "before",	  "must",      "through", "back",	"years",    "where",
-	"much",	      "your",	  "way",       "well",	   "down",	"should",   "because",
-	"each",	      "just",	  "those",     "people",  "how",	"too",	    "little",
-	"state",      "good",	  "very",      "make",	   "world",	"still",    "own",
-	"see",	      "men",	  "work",      "long",	   "get",	"here",	    "between",
-	"both",	      "life",	  "being",     "under",	   "never",	"day",	    "same",
-	"another",    "know",	  "while",     "last",	   "might",	"us",	    "great",
-	"old",	      "year",	  "off",       "come",	   "since",	"against",  "go",
-	"came",	      "right",	  "used",      "take",	   "three",	"function", "database",
-	"summarise",  "incident", "deploy",    "kubernetes", "latency", "request", "response",
-	"customer",   "invoice",  "refactor",  "timeout", "cluster",	"migration", "schema",
-	"user",	      "account",  "password",  "token",	   "error",	"retry",    "config",
+	"the",	     "of",	 "and",	     "to",	   "a",	      "in",	   "is",
+	"that",	     "for",	 "it",	     "as",	   "with",    "was",	   "on",
+	"be",	     "at",	 "by",	     "this",	   "had",     "not",	   "are",
+	"but",	     "from",	 "or",	     "have",	   "an",      "they",	   "which",
+	"you",	     "were",	 "her",	     "all",	   "she",     "there",	   "would",
+	"their",     "we",	 "him",	     "been",	   "has",     "when",	   "who",
+	"will",	     "more",	 "no",	     "if",	   "out",     "so",	   "said",
+	"what",	     "up",	 "its",	     "about",	   "into",    "than",	   "them",
+	"can",	     "only",	 "other",    "new",	   "some",    "could",	   "time",
+	"these",     "two",	 "may",	     "then",	   "do",      "first",	   "any",
+	"my",	     "now",	 "such",     "like",	   "our",     "over",	   "man",
+	"me",	     "even",	 "most",     "made",	   "after",   "also",	   "did",
+	"many",	     "before",	 "must",     "through",	   "back",    "years",	   "where",
+	"much",	     "your",	 "way",	     "well",	   "down",    "should",	   "because",
+	"each",	     "just",	 "those",    "people",	   "how",     "too",	   "little",
+	"state",     "good",	 "very",     "make",	   "world",   "still",	   "own",
+	"see",	     "men",	 "work",     "long",	   "get",     "here",	   "between",
+	"both",	     "life",	 "being",    "under",	   "never",   "day",	   "same",
+	"another",   "know",	 "while",    "last",	   "might",   "us",	   "great",
+	"old",	     "year",	 "off",	     "come",	   "since",   "against",   "go",
+	"came",	     "right",	 "used",     "take",	   "three",   "function",  "database",
+	"summarise", "incident", "deploy",   "kubernetes", "latency", "request",   "response",
+	"customer",  "invoice",	 "refactor", "timeout",	   "cluster", "migration", "schema",
+	"user",	     "account",	 "password", "token",	   "error",   "retry",	   "config",
 };
 
 static const char *const snippets[] = {
@@ -104,7 +104,8 @@ static void message(char *buf, size_t cap)
 		else if (r % 701 == 0)
 			len = append(buf, len, cap, secrets[(r >> 8) % 8]);
 		else {
-			len = append(buf, len, cap, words[(r >> 8) % (sizeof(words) / sizeof(words[0]))]);
+			len = append(buf, len, cap,
+				     words[(r >> 8) % (sizeof(words) / sizeof(words[0]))]);
 			if (++sentence % 14 == 0)
 				len = append(buf, len, cap, ". ");
 			else
@@ -128,8 +129,8 @@ static json_t *record_of(const char *prompt, size_t plen, const char *answer, si
 		" s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:f}",
 		"process.pid", 4242, "thread.id", 4242, "process.executable.name", "python3.11",
 		"process.executable.path", "/usr/bin/python3.11", "process.command_line",
-		"python3 agent.py --model gpt-4o-mini", "process.owner", "svc-ai", "process.user.id",
-		1001, "host.name", "gpu-node-7", "llmtap.capture.role", "client",
+		"python3 agent.py --model gpt-4o-mini", "process.owner", "svc-ai",
+		"process.user.id", 1001, "host.name", "gpu-node-7", "llmtap.capture.role", "client",
 		"llmtap.capture.source", "openssl", "server.address", "api.openai.com",
 		"network.peer.address", "162.159.140.245", "network.local.address", "10.0.0.7",
 		"network.transport", "tcp", "network.peer.port", 443, "http.request.method", "POST",
@@ -137,15 +138,16 @@ static json_t *record_of(const char *prompt, size_t plen, const char *answer, si
 		"gen_ai.operation.name", "chat", "gen_ai.provider.name", "openai",
 		"gen_ai.request.model", "gpt-4o-mini", "gen_ai.response.model",
 		"gpt-4o-mini-2024-07-18", "gen_ai.response.id", "chatcmpl-AbC123",
-		"llmtap.request.end_time", "2026-11-27T04:10:01.123500000Z", "gen_ai.request.stream",
-		1, "gen_ai.usage.input_tokens", 1200, "gen_ai.usage.output_tokens", 1100,
-		"llmtap.duration_s", 0.789, "llmtap.cost.usd", 0.0000786);
+		"llmtap.request.end_time", "2026-11-27T04:10:01.123500000Z",
+		"gen_ai.request.stream", 1, "gen_ai.usage.input_tokens", 1200,
+		"gen_ai.usage.output_tokens", 1100, "llmtap.duration_s", 0.789, "llmtap.cost.usd",
+		0.0000786);
 	json_t *in = json_pack("[{s:s, s:[{s:s, s:s}]}, {s:s, s:[{s:s, s:s%}]}]", "role", "system",
 			       "parts", "type", "text", "content", "You are terse.", "role", "user",
 			       "parts", "type", "text", "content", prompt, plen);
-	json_t *out = json_pack("[{s:s, s:s, s:[{s:s, s:s%}]}]", "role", "assistant",
-				"finish_reason", "stop", "parts", "type", "text", "content", answer,
-				alen);
+	json_t *out =
+		json_pack("[{s:s, s:s, s:[{s:s, s:s%}]}]", "role", "assistant", "finish_reason",
+			  "stop", "parts", "type", "text", "content", answer, alen);
 
 	json_object_set_new(attrs, "http.request.header.content-type",
 			    json_pack("[s]", "application/json"));
@@ -202,8 +204,8 @@ int main(int argc, char **argv)
 		found = 0;
 		t0 = now();
 		for (size_t i = 0; i < n_msgs; i++)
-			found += (size_t)detect_scan(redact_detector(r), msgs[i], MSG_SIZE, mask, NULL,
-						     NULL);
+			found += (size_t)detect_scan(redact_detector(r), msgs[i], MSG_SIZE, mask,
+						     NULL, NULL);
 		mbs = (double)total / 1e6 / (now() - t0);
 		best_scan = mbs > best_scan ? mbs : best_scan;
 
@@ -224,8 +226,8 @@ int main(int argc, char **argv)
 			double spent = 0;
 
 			for (size_t i = 0; i < n_msgs; i++) {
-				json_t *rec = record_of(msgs[i], MSG_SIZE / 2, msgs[i] + MSG_SIZE / 2,
-							MSG_SIZE / 2);
+				json_t *rec = record_of(msgs[i], MSG_SIZE / 2,
+							msgs[i] + MSG_SIZE / 2, MSG_SIZE / 2);
 				double t1 = now();
 
 				if (redact_record(r, rec, NULL) != 0)

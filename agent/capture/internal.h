@@ -89,8 +89,11 @@ struct capture {
 };
 
 /* Inspects the file open as fd (seen as desc in process pid); attaches the
- * TLS probes when it carries OpenSSL-family symbols.  Returns 1 attached,
- * 0 not a TLS file or already handled, negative errno. */
+ * TLS probes when it carries a stack llmtap hooks.  Returns 1 attached,
+ * 0 not a TLS file or already handled, TARGETS_SCAN_LATER for an executable
+ * without TLS symbols (a stripped stack may hide in it: the caller runs the
+ * slow diagnostic scan once no thread is held), or a negative errno. */
+#define TARGETS_SCAN_LATER 2
 int targets_inspect_fd(struct capture *c, int fd, const char *desc);
 /* Inspects the TLS libraries the dynamic loader's cache names (path is
  * normally /etc/ld.so.cache). Returns how many entries matched or -errno. */

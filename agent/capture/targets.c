@@ -111,6 +111,29 @@ static void stacks_desc(unsigned stacks, char *out, size_t size)
 						names[i]);
 }
 
+/* A TLS stack found in a file llmtap cannot hook: said once per file, so
+ * that the traffic it carries is known to be missing, not silently absent. */
+static void log_uncovered(const char *desc, const struct tls_detect *det)
+{
+	for (uint32_t bit = 1; bit && bit <= det->stacks; bit <<= 1)
+		if ((det->stacks & bit) && !tls_stack_hookable(bit))
+			log_warn("%s carries %s: not covered, its TLS traffic is not seen "
+				 "(llmtap status, docs/coverage.md)",
+				 desc, tls_stack_describe(bit, det));
+}
+
+/* The full marker scan of an executable without TLS symbols (diagnostics). */
+static void diagnose_fd(int fd, const char *desc)
+{
+	struct tls_detect det;
+	struct stat st;
+
+	if (fstat(fd, &st) || tls_detect_fd(fd, 0, &det))
+		return;
+	attach_state_note_file(st.st_dev, st.st_ino, desc, &det);
+	log_uncovered(desc, &det);
+}
+
 int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 {
 	struct elf_func funcs[FN_COUNT];
@@ -137,8 +160,14 @@ int targets_inspect_fd(struct capture *c, int fd, const char *desc)
 
 		/* diagnostics only (`llmtap status`): a TLS stack we cannot hook, or a
 		 * runtime; the cheap detection, since the thread may be held */
-		if (tls_detect_fd(fd, TLS_DETECT_NO_SCAN, &det) == 0)
-			attach_state_note_file(st.st_dev, st.st_ino, desc, &det);
+		if (tls_detect_fd(fd, TLS_DETECT_NO_SCAN, &det) != 0)
+			return 0;
+		/* an executable that names no stack may still carry one stripped
+		 * (Bun, static BoringSSL): scanned once no thread waits on it */
+		if (!det.stacks && (det.flags & TLS_F_EXEC))
+			return TARGETS_SCAN_LATER;
+		attach_state_note_file(st.st_dev, st.st_ino, desc, &det);
+		log_uncovered(desc, &det);
 		return 0;
 	}
 
@@ -348,6 +377,10 @@ int targets_on_file_event(struct capture *c, const struct lt_file_event *ev)
 	}
 	err = targets_inspect_fd(c, fd, desc);
 	hold_release(&h);
+	if (err == TARGETS_SCAN_LATER) {
+		diagnose_fd(fd, desc);
+		err = 0;
+	}
 	close(fd);
 	return err;
 }
@@ -366,7 +399,8 @@ static int scan_cb(const struct maps_entry *e, void *ctx)
 		return 0;
 	fd = open_entry(sc->pid, e);
 	if (fd >= 0) {
-		targets_inspect_fd(sc->c, fd, e->path);
+		if (targets_inspect_fd(sc->c, fd, e->path) == TARGETS_SCAN_LATER)
+			diagnose_fd(fd, e->path);
 		close(fd);
 	}
 	return 0;

@@ -52,13 +52,27 @@ static const char *const entity_names[DETECT_ENTITY_COUNT] = {
  * "api_key=AKIA..." is an AWS key and "4111...@x.com" is a card.
  */
 static const unsigned char priority[DETECT_ENTITY_COUNT] = {
-	[DETECT_PRIVATE_KEY] = 20,     [DETECT_JWT] = 19,	      [DETECT_OPENAI_KEY] = 18,
-	[DETECT_ANTHROPIC_KEY] = 18,   [DETECT_AWS_ACCESS_KEY] = 18,  [DETECT_GITHUB_TOKEN] = 18,
-	[DETECT_GITLAB_TOKEN] = 18,    [DETECT_SLACK_TOKEN] = 18,     [DETECT_GOOGLE_API_KEY] = 18,
-	[DETECT_STRIPE_KEY] = 18,      [DETECT_HUGGINGFACE_TOKEN] = 18, [DETECT_SLACK_WEBHOOK] = 17,
-	[DETECT_URL_PASSWORD] = 16,    [DETECT_CREDIT_CARD] = 15,     [DETECT_US_SSN] = 14,
-	[DETECT_IBAN] = 13,	       [DETECT_GENERIC_SECRET] = 12,  [DETECT_EMAIL] = 11,
-	[DETECT_PHONE] = 10,	       [DETECT_IP_ADDRESS] = 9,	      [DETECT_INVISIBLE_UNICODE] = 1,
+	[DETECT_PRIVATE_KEY] = 20,
+	[DETECT_JWT] = 19,
+	[DETECT_OPENAI_KEY] = 18,
+	[DETECT_ANTHROPIC_KEY] = 18,
+	[DETECT_AWS_ACCESS_KEY] = 18,
+	[DETECT_GITHUB_TOKEN] = 18,
+	[DETECT_GITLAB_TOKEN] = 18,
+	[DETECT_SLACK_TOKEN] = 18,
+	[DETECT_GOOGLE_API_KEY] = 18,
+	[DETECT_STRIPE_KEY] = 18,
+	[DETECT_HUGGINGFACE_TOKEN] = 18,
+	[DETECT_SLACK_WEBHOOK] = 17,
+	[DETECT_URL_PASSWORD] = 16,
+	[DETECT_CREDIT_CARD] = 15,
+	[DETECT_US_SSN] = 14,
+	[DETECT_IBAN] = 13,
+	[DETECT_GENERIC_SECRET] = 12,
+	[DETECT_EMAIL] = 11,
+	[DETECT_PHONE] = 10,
+	[DETECT_IP_ADDRESS] = 9,
+	[DETECT_INVISIBLE_UNICODE] = 1,
 };
 
 /* Hyperscan pattern ids: what fired, not yet what it is. */
@@ -372,10 +386,10 @@ static void blank_tokens(char *s)
 static int key_strength(const char *k, size_t n)
 {
 	static const char *const strong[] = {
-		"passw",	 "pwd",		 "secret",	 "api_key",	 "api-key",
-		"apikey",	 "access_key",	 "access-key",	 "accesskey",	 "private_key",
-		"private-key",	 "privatekey",	 "credential",	 "access_token", "access-token",
-		"accesstoken",	 "auth_token",	 "auth-token",	 "authtoken",	 "refresh_token",
+		"passw",	 "pwd",		 "secret",     "api_key",      "api-key",
+		"apikey",	 "access_key",	 "access-key", "accesskey",    "private_key",
+		"private-key",	 "privatekey",	 "credential", "access_token", "access-token",
+		"accesstoken",	 "auth_token",	 "auth-token", "authtoken",    "refresh_token",
 		"refresh-token", "refreshtoken", "bearer",
 	};
 	char low[129];
@@ -399,10 +413,10 @@ static int key_strength(const char *k, size_t n)
 static bool placeholder(const char *v, size_t n)
 {
 	static const char *const words[] = {
-		"xxxx",	     "****",	 "...",	    "${",	 "{{",	       "<",
-		">",	     "%s",	 "changeme", "example",	 "your",       "placeholder",
-		"redacted",  "dummy",	 "sample",   "undefined", "os.environ", "process.env",
-		"getenv",    "env.",	 "$(",	    "secrets.",	 "vault:",     "://",
+		"xxxx",	    "****",  "...",	 "${",	      "{{",	    "<",
+		">",	    "%s",    "changeme", "example",   "your",	    "placeholder",
+		"redacted", "dummy", "sample",	 "undefined", "os.environ", "process.env",
+		"getenv",   "env.",  "$(",	 "secrets.",  "vault:",	    "://",
 	};
 	static const char *const exact[] = { "null", "none", "true", "false", "nil", "empty" };
 	char low[257];
@@ -469,8 +483,8 @@ static size_t auth_scheme_len(const char *v, size_t n)
 	return 0;
 }
 
-bool detect_secret_assignment(const char *key, size_t key_len, const char *value,
-			      size_t value_len, size_t *start)
+bool detect_secret_assignment(const char *key, size_t key_len, const char *value, size_t value_len,
+			      size_t *start)
 {
 	size_t skip = auth_scheme_len(value, value_len);
 
@@ -478,7 +492,8 @@ bool detect_secret_assignment(const char *key, size_t key_len, const char *value
 		*start = skip;
 	/* cheap refusals first: this runs for every JSON member */
 	if (value_len - skip < 8 || value_len - skip > 256 ||
-	    memchr(value + skip, ' ', value_len - skip) || memchr(value + skip, '\n', value_len - skip))
+	    memchr(value + skip, ' ', value_len - skip) ||
+	    memchr(value + skip, '\n', value_len - skip))
 		return false;
 	return secret_value(key_strength(key, key_len), value + skip, value_len - skip);
 }
@@ -649,8 +664,7 @@ static void parse_gh(struct scan *s, size_t st)
 {
 	size_t body = st + 4, end = body + 36;
 
-	if (!left_bound(s, st, is_word) || run(s, body, 37, is_alnum) != end ||
-	    at(s, end) == '_')
+	if (!left_bound(s, st, is_word) || run(s, body, 37, is_alnum) != end || at(s, end) == '_')
 		return;
 	if (detect_github_crc_ok(s->t + body))
 		add(s, st, end, DETECT_GITHUB_TOKEN, 0);
@@ -658,13 +672,15 @@ static void parse_gh(struct scan *s, size_t st)
 
 static void parse_ghpat(struct scan *s, size_t st)
 {
-	size_t body = st + 11, end = run(s, body, 256, is_word);
+	size_t body = st + 11, mid = run(s, body, 23, is_alnum), end;
 
-	/* 22 + '_' + 59 today; accept what is close to it */
-	if (!left_bound(s, st, is_word) || end - body < 40 || end - body > 255 ||
-	    !memchr(s->t + body, '_', end - body))
+	/* 22 alphanumerics, '_', 59 alphanumerics today; a little slack on
+	 * the second part */
+	if (!left_bound(s, st, is_word) || mid - body != 22 || at(s, mid) != '_')
 		return;
-	add(s, st, end, DETECT_GITHUB_TOKEN, 0);
+	end = run(s, mid + 1, 80, is_alnum);
+	if (end - mid - 1 >= 50 && end - mid - 1 <= 70 && at(s, end) != '_')
+		add(s, st, end, DETECT_GITHUB_TOKEN, 0);
 }
 
 static bool is_glpat(unsigned char c)
@@ -753,8 +769,7 @@ static void parse_hf(struct scan *s, size_t st)
 	size_t body = st + 3, end = run(s, body, 41, is_alnum);
 	bool digit, lower, upper;
 
-	if (!left_bound(s, st, is_word) || end - body < 30 || end - body > 40 ||
-	    at(s, end) == '_')
+	if (!left_bound(s, st, is_word) || end - body < 30 || end - body > 40 || at(s, end) == '_')
 		return;
 	classes(s->t + body, end - body, &digit, &lower, &upper);
 	if (lower && upper && detect_entropy(s->t + body, end - body) >= 3.5)
@@ -845,7 +860,8 @@ static size_t pem_label(const struct scan *s, size_t p)
 {
 	size_t q = p;
 
-	while (q < s->n && q - p <= 64 && (is_upper(at(s, q)) || is_digit(at(s, q)) || at(s, q) == ' '))
+	while (q < s->n && q - p <= 64 &&
+	       (is_upper(at(s, q)) || is_digit(at(s, q)) || at(s, q) == ' '))
 		q++;
 	if (!starts(s, q, "-----"))
 		return 0;
@@ -915,7 +931,8 @@ static void parse_url(struct scan *s, size_t st)
 	end = p;
 	while (end < s->n && end - p < 512 && at(s, end) && is_userinfo(at(s, end)))
 		end++;
-	if (at(s, end) != '@' || end == s->n || !(is_alnum(at(s, end + 1)) || at(s, end + 1) == '['))
+	if (at(s, end) != '@' || end == s->n ||
+	    !(is_alnum(at(s, end + 1)) || at(s, end + 1) == '['))
 		return;
 	colon = p;
 	while (colon < end && s->t[colon] != ':')
@@ -1303,17 +1320,18 @@ static size_t match_e164(const struct scan *s, size_t p, size_t b)
 			break;
 		q += k;
 	}
-	while (ng > 0) {
+	/* the longest valid run of groups: what follows a shorter one (the
+	 * next number, or a token once that is redacted) cannot change it */
+	for (; ng > 0; ng--) {
 		size_t e = ends[ng - 1];
 
 		nd = counts[ng - 1];
-		if (nd >= 8 && num_right_ok(s, e)) {
-			/* +1: the rest is a NANP number */
-			if (d[0] == '1' && (nd != 11 || !nanp_code_ok(d + 1) || !nanp_code_ok(d + 4)))
-				return 0;
-			return e;
-		}
-		ng--;
+		if (nd < 8 || !num_right_ok(s, e))
+			continue;
+		/* +1: the rest is a NANP number */
+		if (d[0] == '1' && (nd != 11 || !nanp_code_ok(d + 1) || !nanp_code_ok(d + 4)))
+			continue;
+		return e;
 	}
 	return 0;
 }
@@ -1380,7 +1398,8 @@ static void number_at(struct scan *s, size_t *pp, size_t b)
 			be = DETECT_PHONE;
 		}
 	} else {
-		if (s->mask & DETECT_BIT(DETECT_CREDIT_CARD) && (q = match_card(s, p, b, &f)) > best) {
+		if (s->mask & DETECT_BIT(DETECT_CREDIT_CARD) &&
+		    (q = match_card(s, p, b, &f)) > best) {
 			best = q;
 			be = DETECT_CREDIT_CARD;
 			bf = f;
@@ -1423,7 +1442,8 @@ static void parse_number_run(struct scan *s, size_t e)
 	s->run_end = b;
 	for (size_t p = a, last_end = SIZE_MAX; p < b;) {
 		unsigned char c = at(s, p);
-		bool start = c == '+' || c == '(' || (is_digit(c) && (p == 0 || !is_digit(at(s, p - 1))));
+		bool start = c == '+' || c == '(' ||
+			     (is_digit(c) && (p == 0 || !is_digit(at(s, p - 1))));
 		size_t before = s->nm;
 
 		/* right after a match the text will be a token ending in ']': a
@@ -1526,11 +1546,12 @@ static size_t invis_at(const struct scan *s, size_t p)
 		return 4;
 	if (p + 3 > s->n)
 		return 0;
-	if (c0 == 0xE2 && c1 == 0x80 && ((c2 >= 0x8B && c2 <= 0x8F) || (c2 >= 0xAA && c2 <= 0xAE))) {
+	if (c0 == 0xE2 && c1 == 0x80 &&
+	    ((c2 >= 0x8B && c2 <= 0x8F) || (c2 >= 0xAA && c2 <= 0xAE))) {
 		/* a zero-width joiner inside an emoji sequence is legitimate */
-		if (c2 == 0x8D &&
-		    ((p >= 4 && (at(s, p - 4) & 0xF8) == 0xF0) ||
-		     (p >= 3 && at(s, p - 3) == 0xEF && at(s, p - 2) == 0xB8 && at(s, p - 1) == 0x8F)))
+		if (c2 == 0x8D && ((p >= 4 && (at(s, p - 4) & 0xF8) == 0xF0) ||
+				   (p >= 3 && at(s, p - 3) == 0xEF && at(s, p - 2) == 0xB8 &&
+				    at(s, p - 1) == 0x8F)))
 			return 0;
 		return 3;
 	}
@@ -1583,8 +1604,8 @@ static void parse_invis(struct scan *s, size_t e)
 
 /* ---- the scan ---- */
 
-static int on_trigger(unsigned id, unsigned long long from, unsigned long long to,
-		      unsigned flags, void *ctx)
+static int on_trigger(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		      void *ctx)
 {
 	struct scan *s = ctx;
 	size_t e = (size_t)to;

@@ -44,12 +44,11 @@ enum detect_entity {
 
 #define DETECT_BIT(e) (UINT64_C(1) << (e))
 #define DETECT_ALL_ENTITIES (DETECT_BIT(DETECT_ENTITY_COUNT) - 1)
-#define DETECT_PII                                                                       \
+#define DETECT_PII                                                                               \
 	(DETECT_BIT(DETECT_EMAIL) | DETECT_BIT(DETECT_CREDIT_CARD) | DETECT_BIT(DETECT_US_SSN) | \
 	 DETECT_BIT(DETECT_IBAN) | DETECT_BIT(DETECT_PHONE) | DETECT_BIT(DETECT_IP_ADDRESS))
 /* credentials: OPENAI_KEY .. GENERIC_SECRET */
-#define DETECT_SECRETS \
-	(DETECT_BIT(DETECT_INVISIBLE_UNICODE) - DETECT_BIT(DETECT_OPENAI_KEY))
+#define DETECT_SECRETS (DETECT_BIT(DETECT_INVISIBLE_UNICODE) - DETECT_BIT(DETECT_OPENAI_KEY))
 /* Scan flag (in entity_mask): also report loopback, private, link-local,
  * documentation and other non-public addresses (match flag DETECT_F_PRIVATE). */
 #define DETECT_SCAN_PRIVATE_IPS (UINT64_C(1) << 63)
@@ -97,8 +96,8 @@ int detect_scan(const struct detector *d, const char *text, size_t len, uint64_t
  * secret begins: after an auth scheme ("Bearer ", "Basic ", "Token ").
  * Used for JSON members and headers, where the key is not in the text.
  */
-bool detect_secret_assignment(const char *key, size_t key_len, const char *value,
-			      size_t value_len, size_t *start);
+bool detect_secret_assignment(const char *key, size_t key_len, const char *value, size_t value_len,
+			      size_t *start);
 
 /* Shannon entropy of the bytes, in bits per byte (0 for empty input). */
 double detect_entropy(const char *s, size_t n);

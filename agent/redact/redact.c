@@ -334,7 +334,8 @@ static size_t normalise(enum detect_entity e, const char *v, size_t n, char *buf
 			goto raw;
 		memcpy(in, v, n);
 		in[n] = '\0';
-		if (inet_pton(AF_INET6, in, &a) != 1 || !inet_ntop(AF_INET6, &a, buf, (socklen_t)size))
+		if (inet_pton(AF_INET6, in, &a) != 1 ||
+		    !inet_ntop(AF_INET6, &a, buf, (socklen_t)size))
 			goto raw;
 		return strlen(buf);
 	}
@@ -370,11 +371,11 @@ static size_t secret_prefix(enum detect_entity e, const char *v, size_t n)
 		enum detect_entity e;
 		const char *prefix;
 	} known[] = {
-		{ DETECT_OPENAI_KEY, "sk-proj-" },    { DETECT_OPENAI_KEY, "sk-svcacct-" },
-		{ DETECT_OPENAI_KEY, "sk-admin-" },   { DETECT_OPENAI_KEY, "sk-" },
-		{ DETECT_ANTHROPIC_KEY, "sk-ant-" },  { DETECT_GITHUB_TOKEN, "github_pat_" },
-		{ DETECT_GITLAB_TOKEN, "glpat-" },    { DETECT_STRIPE_KEY, "sk_live_" },
-		{ DETECT_STRIPE_KEY, "rk_live_" },    { DETECT_HUGGINGFACE_TOKEN, "hf_" },
+		{ DETECT_OPENAI_KEY, "sk-proj-" },   { DETECT_OPENAI_KEY, "sk-svcacct-" },
+		{ DETECT_OPENAI_KEY, "sk-admin-" },  { DETECT_OPENAI_KEY, "sk-" },
+		{ DETECT_ANTHROPIC_KEY, "sk-ant-" }, { DETECT_GITHUB_TOKEN, "github_pat_" },
+		{ DETECT_GITLAB_TOKEN, "glpat-" },   { DETECT_STRIPE_KEY, "sk_live_" },
+		{ DETECT_STRIPE_KEY, "rk_live_" },   { DETECT_HUGGINGFACE_TOKEN, "hf_" },
 		{ DETECT_GOOGLE_API_KEY, "AIza" },
 	};
 
@@ -391,8 +392,8 @@ static size_t secret_prefix(enum detect_entity e, const char *v, size_t n)
 	return 0;
 }
 
-static int partial_token(enum detect_entity e, const char *name, const char *v, size_t n,
-			 char *buf, size_t size)
+static int partial_token(enum detect_entity e, const char *name, const char *v, size_t n, char *buf,
+			 size_t size)
 {
 	char norm[512];
 	const char *nv;
@@ -493,7 +494,8 @@ static int collect(const struct detect_match *m, void *ctx)
 
 /* Builds in *out the text with every match of ml replaced by its token. */
 static int apply(const struct redactor *r, const struct policy *p, const char *s, size_t n,
-		 const struct matches *ml, char **out, size_t *out_len, unsigned *counts, bool *drop)
+		 const struct matches *ml, char **out, size_t *out_len, unsigned *counts,
+		 bool *drop)
 {
 	char *o = malloc(n + ml->n * REDACT_TOKEN_MAX + 1);
 	size_t pos = 0, w = 0;
@@ -509,7 +511,8 @@ static int apply(const struct redactor *r, const struct policy *p, const char *s
 		w += m->start - pos;
 		if (mode == REDACT_DROP)
 			*drop = true;
-		tl = redact_token(r, m->entity, mode, s + m->start, m->len, o + w, REDACT_TOKEN_MAX);
+		tl = redact_token(r, m->entity, mode, s + m->start, m->len, o + w,
+				  REDACT_TOKEN_MAX);
 		if (tl < 0) {
 			free(o);
 			return tl;
@@ -683,18 +686,30 @@ int redact_text(struct redactor *r, const char *text, size_t len,
 static bool metadata_key(const char *k)
 {
 	static const char *const keys[] = {
-		"network.peer.address",	     "network.local.address",
-		"server.address",	     "tls.client.server_name",
-		"host.name",		     "host.id",
-		"container.id",		     "container.runtime.name",
-		"gen_ai.request.model",	     "gen_ai.response.model",
-		"gen_ai.response.id",	     "gen_ai.operation.name",
-		"gen_ai.provider.name",	     "llmtap.llm.api",
-		"llmtap.capture.role",	     "llmtap.capture.source",
-		"network.transport",	     "network.protocol.name",
-		"network.protocol.version",  "http.request.method",
-		"process.creation.time",     "llmtap.request.end_time",
-		"llmtap.response.start_time", "llmtap.http.request.body.encoding",
+		"network.peer.address",
+		"network.local.address",
+		"server.address",
+		"tls.client.server_name",
+		"host.name",
+		"host.id",
+		"container.id",
+		"container.runtime.name",
+		"gen_ai.request.model",
+		"gen_ai.response.model",
+		"gen_ai.response.id",
+		"gen_ai.operation.name",
+		"gen_ai.provider.name",
+		"llmtap.llm.api",
+		"llmtap.capture.role",
+		"llmtap.capture.source",
+		"network.transport",
+		"network.protocol.name",
+		"network.protocol.version",
+		"http.request.method",
+		"process.creation.time",
+		"llmtap.request.end_time",
+		"llmtap.response.start_time",
+		"llmtap.http.request.body.encoding",
 		"llmtap.http.response.body.encoding",
 	};
 
@@ -837,15 +852,22 @@ static int walk_object(struct walk *w, json_t *o, int depth)
 
 		if (depth == 0 && metadata_key(k))
 			continue;
+		const char *name = k;
+		size_t before = nrn;
+
 		if (depth > 0) {
 			rc = walk_key(w, k, &rn, &nrn);
 			if (rc)
 				break;
+			/* the value is judged under the name it will have: a
+			 * second pass then sees the same name and decides alike */
+			if (nrn > before && rn[before].to)
+				name = rn[before].to;
 		}
 		if (depth == 0 && json_is_string(v) && !strncmp(k, "llmtap.http.", 12))
 			rc = walk_base64(w, o, k, v, &drop);
 		else
-			rc = walk_value(w, v, k, depth, &repl, &drop);
+			rc = walk_value(w, v, name, depth, &repl, &drop);
 		if (rc) {
 			json_decref(repl);
 			break;
@@ -997,7 +1019,8 @@ static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bo
 
 int redact_record(struct redactor *r, json_t *rec, const struct redact_policy *override)
 {
-	json_t *attrs = json_object_get(rec, "attributes"), *alerts = json_object_get(rec, "alerts");
+	json_t *attrs = json_object_get(rec, "attributes"),
+	       *alerts = json_object_get(rec, "alerts");
 	json_t *counts;
 	struct walk w;
 	int rc = 0;
@@ -1024,9 +1047,10 @@ int redact_record(struct redactor *r, json_t *rec, const struct redact_policy *o
 
 		if (!w.counts[i])
 			continue;
-		if (json_object_set_new(counts, name,
-					json_integer(json_integer_value(json_object_get(counts, name)) +
-						     w.counts[i])))
+		if (json_object_set_new(
+			    counts, name,
+			    json_integer(json_integer_value(json_object_get(counts, name)) +
+					 w.counts[i])))
 			return -ENOMEM;
 	}
 	return 0;

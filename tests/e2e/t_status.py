@@ -240,6 +240,8 @@ def status_bun_like_binary_not_covered():
         eq(row["runtimes"], ["bun"], "runtimes")
         eq(row["hooks"], "not attached", "hooks")
         eq(row["notes"], ["Bun (static BoringSSL, stripped) in fakebun: not covered"], "notes")
+        # the running agent said so too, when the binary was exec'd
+        ENV["agent"].wait_line("llmtap: warning: %s carries Bun" % exe, timeout=5)
     finally:
         stop(p)
 

@@ -15,7 +15,8 @@
 
 #define REDACTED_ENTITIES (DETECT_ALL_ENTITIES & ~DETECT_BIT(DETECT_INVISIBLE_UNICODE))
 
-static struct redactor *r;
+/* one redactor per mode (hmac, mask, partial): the first byte picks */
+static struct redactor *modes[3], *r;
 
 static void check_clean(const char *s, size_t n)
 {
@@ -80,14 +81,16 @@ static void fuzz_record(const char *data, size_t size)
 	rec = json_pack("{s:{s:O, s:[{s:[{s:s, s:O}]}], s:{s:O, s:[O]}, s:[O]}, s:[{s:O}], s:{}}",
 			"attributes", "process.command_line", s, "gen_ai.input.messages", "parts",
 			"type", "text", "content", s, "tool", "api_key", s, "args", s,
-			"http.request.header.x-auth-token", s, "alerts", "message", s, "redactions");
+			"http.request.header.x-auth-token", s, "alerts", "message", s,
+			"redactions");
 	if (!rec)
 		goto out;
 	/* the input as an object key, when it can be one */
 	if (size < sizeof(key) && !memchr(data, 0, size)) {
 		memcpy(key, data, size);
 		key[size] = '\0';
-		json_object_set(json_object_get(json_object_get(rec, "attributes"), "tool"), key, s);
+		json_object_set(json_object_get(json_object_get(rec, "attributes"), "tool"), key,
+				s);
 	}
 	if (redact_record(r, rec, NULL) != 0)
 		goto out;
@@ -108,13 +111,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key[REDACT_KEY_LEN] = "fuzz-fuzz-fuzz-fuzz-fuzz-fuzz-fu";
 
-	if (!r) {
+	if (!modes[0]) {
+		static const enum redact_mode m[3] = { REDACT_HMAC, REDACT_MASK, REDACT_PARTIAL };
 		struct redact_config c;
 
-		redact_config_default(&c);
-		if (redact_new(&c, key, &r) != 0)
-			abort();
+		for (int i = 0; i < 3; i++) {
+			redact_config_default(&c);
+			for (int e = 0; e < DETECT_ENTITY_COUNT; e++)
+				c.mode[e] = m[i];
+			if (redact_new(&c, key, &modes[i]) != 0)
+				abort();
+		}
 	}
+	r = modes[size ? data[0] % 3 : 0];
 	fuzz_text((const char *)data, size);
 	fuzz_record((const char *)data, size);
 	return 0;

@@ -197,7 +197,8 @@ TEST(detect_phone)
 TEST(detect_ip)
 {
 	static const struct want t[] = {
-		{ "dns 8.8.8.8, peer 93.184.216.34", "IP_ADDRESS=8.8.8.8;IP_ADDRESS=93.184.216.34" },
+		{ "dns 8.8.8.8, peer 93.184.216.34",
+		  "IP_ADDRESS=8.8.8.8;IP_ADDRESS=93.184.216.34" },
 		{ "v6 2606:4700:4700::1111 ok", "IP_ADDRESS=2606:4700:4700::1111" },
 		{ "mapped ::ffff:8.8.4.4", "IP_ADDRESS=::ffff:8.8.4.4" },
 		/* private and special addresses are not reported by default */
@@ -218,8 +219,7 @@ TEST(detect_ip)
 /* A classic GitHub token with its CRC32 computed here (not by detect.c). */
 static void github_token(const char *prefix, const char *body30, char *out)
 {
-	static const char b62[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	uLong crc = crc32(0L, (const Bytef *)body30, 30);
 	char sum[7];
 
@@ -235,7 +235,9 @@ TEST(detect_github_checksum)
 {
 	char tok[64], text[128], want[128];
 
-	github_token("gh" "p_", "Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y", tok);
+	github_token("gh"
+		     "p_",
+		     "Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y", tok);
 	snprintf(text, sizeof(text), "token %s here", tok);
 	snprintf(want, sizeof(want), "GITHUB_TOKEN=%s", tok);
 	ASSERT_STREQ(found(text, ALL), want);
@@ -245,11 +247,16 @@ TEST(detect_github_checksum)
 	ASSERT_TRUE(!detect_github_crc_ok(tok + 4));
 	snprintf(text, sizeof(text), "token %s here", tok);
 	ASSERT_STREQ(found(text, ALL), "");
-	github_token("gh" "s_", "Eeeby3abP3E2Zs8IQ9Y7aJZqhB6bae", tok);
+	github_token("gh"
+		     "s_",
+		     "Eeeby3abP3E2Zs8IQ9Y7aJZqhB6bae", tok);
 	snprintf(want, sizeof(want), "GITHUB_TOKEN=%s", tok);
 	ASSERT_STREQ(found(tok, ALL), want);
 	/* 35 characters, or glued to a word */
-	ASSERT_STREQ(found("gh" "p_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ALL), "");
+	ASSERT_STREQ(found("gh"
+			   "p_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			   ALL),
+		     "");
 	snprintf(text, sizeof(text), "x%s", tok);
 	ASSERT_STREQ(found(text, ALL), "");
 }
@@ -257,33 +264,93 @@ TEST(detect_github_checksum)
 TEST(detect_token_formats)
 {
 	static const struct want t[] = {
-		{ "key sk-" "proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz end",
-		  "OPENAI_KEY=sk-" "proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz" },
-		{ "sk-" "abcdefghij0123456789T3BlbkFJabcdefghij0123456789",
-		  "OPENAI_KEY=sk-" "abcdefghij0123456789T3BlbkFJabcdefghij0123456789" },
-		{ "sk-" "ant-api03-Zx9vQ2mL8kP4abcdefghij0123456789-_AA",
-		  "ANTHROPIC_KEY=sk-" "ant-api03-Zx9vQ2mL8kP4abcdefghij0123456789-_AA" },
-		{ "aws AKIA" "IOSFODNN7EXAMPLE,", "AWS_ACCESS_KEY=AKIA" "IOSFODNN7EXAMPLE" },
-		{ "ASIA" "Y34FZKBOKMUTVV7A", "AWS_ACCESS_KEY=ASIA" "Y34FZKBOKMUTVV7A" },
-		{ "github_" "pat_11ABCDEFG0123456789abc_defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456",
-		  "GITHUB_TOKEN=github_" "pat_11ABCDEFG0123456789abc_defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456" },
-		{ "glpat" "-Zx9vQ2mL8kP4abcdEFGH", "GITLAB_TOKEN=glpat" "-Zx9vQ2mL8kP4abcdEFGH" },
-		{ "xox" "b-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
-		  "SLACK_TOKEN=xox" "b-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx" },
-		{ "post to https://hooks.slack" ".com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX now",
-		  "SLACK_WEBHOOK=https://hooks.slack" ".com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX" },
-		{ "AIza" "SyD-abcdefghijklmnopqrstuvwxyz01234",
-		  "GOOGLE_API_KEY=AIza" "SyD-abcdefghijklmnopqrstuvwxyz01234" },
-		{ "sk_" "live_4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY=sk_" "live_4eC39HqLyjWDarjtT1zdp7dc" },
-		{ "rk_" "live_4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY=rk_" "live_4eC39HqLyjWDarjtT1zdp7dc" },
-		{ "hf_" "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "HUGGINGFACE_TOKEN=hf_" "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh" },
+		{ "key sk-"
+		  "proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz end",
+		  "OPENAI_KEY=sk-"
+		  "proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz" },
+		{ "sk-"
+		  "abcdefghij0123456789T3BlbkFJabcdefghij0123456789",
+		  "OPENAI_KEY=sk-"
+		  "abcdefghij0123456789T3BlbkFJabcdefghij0123456789" },
+		{ "sk-"
+		  "ant-api03-Zx9vQ2mL8kP4abcdefghij0123456789-_AA",
+		  "ANTHROPIC_KEY=sk-"
+		  "ant-api03-Zx9vQ2mL8kP4abcdefghij0123456789-_AA" },
+		{ "aws AKIA"
+		  "IOSFODNN7EXAMPLE,",
+		  "AWS_ACCESS_KEY=AKIA"
+		  "IOSFODNN7EXAMPLE" },
+		{ "ASIA"
+		  "Y34FZKBOKMUTVV7A",
+		  "AWS_ACCESS_KEY=ASIA"
+		  "Y34FZKBOKMUTVV7A" },
+		{ "github_"
+		  "pat_11ABCDEFG0123456789abc_defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456",
+		  "GITHUB_TOKEN=github_"
+		  "pat_11ABCDEFG0123456789abc_defghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456" },
+		{ "glpat"
+		  "-Zx9vQ2mL8kP4abcdEFGH",
+		  "GITLAB_TOKEN=glpat"
+		  "-Zx9vQ2mL8kP4abcdEFGH" },
+		{ "xox"
+		  "b-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+		  "SLACK_TOKEN=xox"
+		  "b-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx" },
+		{ "post to https://hooks.slack"
+		  ".com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX now",
+		  "SLACK_WEBHOOK=https://hooks.slack"
+		  ".com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX" },
+		{ "AIza"
+		  "SyD-abcdefghijklmnopqrstuvwxyz01234",
+		  "GOOGLE_API_KEY=AIza"
+		  "SyD-abcdefghijklmnopqrstuvwxyz01234" },
+		{ "sk_"
+		  "live_4eC39HqLyjWDarjtT1zdp7dc",
+		  "STRIPE_KEY=sk_"
+		  "live_4eC39HqLyjWDarjtT1zdp7dc" },
+		{ "rk_"
+		  "live_4eC39HqLyjWDarjtT1zdp7dc",
+		  "STRIPE_KEY=rk_"
+		  "live_4eC39HqLyjWDarjtT1zdp7dc" },
+		{ "hf_"
+		  "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh",
+		  "HUGGINGFACE_TOKEN=hf_"
+		  "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh" },
 		/* near-misses */
 		{ "sk-learn-is-a-python-library-for-ml sk-12345 task-1234567890abcdefghij", "" },
-		{ "AKIA" "IOSFODNN7EXAMPL AKIA" "IOSFODNN7EXAMPLEX xAKIA" "IOSFODNN7EXAMPLE", "" },
-		{ "AKIA" "iosfodnn7example", "" },
-		{ "glpat" "-short sk_" "test_4eC39HqLyjWDarjtT1zdp7dc sk_" "live_short", "" },
-		{ "hf_" "hub_download hf_" "abcdefghijklmnopqrstuvwxyzabcdefgh", "" },
-		{ "AIza" "SyD-tooshort xox" "b-nodigitsatall-here", "" },
+		{ "AKIA"
+		  "IOSFODNN7EXAMPL AKIA"
+		  "IOSFODNN7EXAMPLEX xAKIA"
+		  "IOSFODNN7EXAMPLE",
+		  "" },
+		{ "AKIA"
+		  "iosfodnn7example",
+		  "" },
+		{ "glpat"
+		  "-short sk_"
+		  "test_4eC39HqLyjWDarjtT1zdp7dc sk_"
+		  "live_short",
+		  "" },
+		{ "hf_"
+		  "hub_download hf_"
+		  "abcdefghijklmnopqrstuvwxyzabcdefgh",
+		  "" },
+		{ "AIza"
+		  "SyD-tooshort xox"
+		  "b-nodigitsatall-here",
+		  "" },
+		{ "sk-"
+		  "ant-short sk-"
+		  "ant-nodigits-in-this-name-at-all",
+		  "" },
+		{ "hooks.slack"
+		  ".com/services/short hooks.slack"
+		  ".com/other/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX",
+		  "" },
+		{ "github_"
+		  "pat_short github_"
+		  "pat_no_underscore_run_is_long_enough_but_not_here",
+		  "" },
 	};
 
 	CHECK(t, ALL);
@@ -348,13 +415,15 @@ TEST(detect_url_password)
 TEST(detect_generic_secret)
 {
 	static const struct want t[] = {
-		{ "API_KEY=a8f5f167f44f4964e6c998dee827110c", "GENERIC_SECRET=a8f5f167f44f4964e6c998dee827110c" },
+		{ "API_KEY=a8f5f167f44f4964e6c998dee827110c",
+		  "GENERIC_SECRET=a8f5f167f44f4964e6c998dee827110c" },
 		{ "password: hunter22", "GENERIC_SECRET=hunter22" },
 		{ "\"client_secret\": \"Zx9vQ2mL8kP4\"", "GENERIC_SECRET=Zx9vQ2mL8kP4" },
 		{ "db_password='pa55-w0rd!'", "GENERIC_SECRET=pa55-w0rd!" },
 		{ "Authorization: Bearer abcdef0123456789ABCDEFxyz",
 		  "GENERIC_SECRET=abcdef0123456789ABCDEFxyz" },
-		{ "export GITHUB_TOKEN=Zx9vQ2mL8kP4abcdEFGH1234.", "GENERIC_SECRET=Zx9vQ2mL8kP4abcdEFGH1234" },
+		{ "export GITHUB_TOKEN=Zx9vQ2mL8kP4abcdEFGH1234.",
+		  "GENERIC_SECRET=Zx9vQ2mL8kP4abcdEFGH1234" },
 		/* words, placeholders, references, comparisons, numbers */
 		{ "password: required; secret: Something; token=short", "" },
 		{ "password=changeme api_key=${API_KEY} secret=<your secret>", "" },
@@ -383,7 +452,8 @@ TEST(detect_invisible_unicode)
 		/* zero-width space + non-joiner, as one run */
 		{ "a\xE2\x80\x8B\xE2\x80\x8C b", "INVISIBLE_UNICODE=\xE2\x80\x8B\xE2\x80\x8C" },
 		/* tag characters spelling "AB" (ASCII smuggling) */
-		{ "x\xF3\xA0\x81\x81\xF3\xA0\x81\x82y", "INVISIBLE_UNICODE=\xF3\xA0\x81\x81\xF3\xA0\x81\x82" },
+		{ "x\xF3\xA0\x81\x81\xF3\xA0\x81\x82y",
+		  "INVISIBLE_UNICODE=\xF3\xA0\x81\x81\xF3\xA0\x81\x82" },
 		/* right-to-left override, BOM */
 		{ "file\xE2\x80\xAEtxt.exe", "INVISIBLE_UNICODE=\xE2\x80\xAE" },
 		{ "\xEF\xBB\xBFhello", "INVISIBLE_UNICODE=\xEF\xBB\xBF" },
@@ -400,11 +470,32 @@ TEST(detect_invisible_unicode)
 	ASSERT_STREQ(found("a\xE2\x80\x8B", ALL & ~DETECT_BIT(DETECT_INVISIBLE_UNICODE)), "");
 }
 
+TEST(detect_ignores_redaction_tokens)
+{
+	ASSERT_STREQ(found("[GENERIC_SECRET:ab12cd34] [PRIVATE_KEY:12ab34cd] password=[REDACTED] "
+			   "[AWS_ACCESS_KEY:9f2c41d0] [REDACTED:EMAIL] [US_SSN:\xE2\x80\xA6"
+			   "8726] "
+			   "[EMAIL:\xE2\x80\xA6@example.com] [OPENAI_KEY:sk-proj-\xE2\x80\xA6]",
+			   ALL),
+		     "");
+}
+
+TEST(detect_phone_longest_valid_prefix)
+{
+	/* +1 and 15 digits is no NANP number, +1 and the first 11 is: the
+	 * card after it does not change that */
+	ASSERT_STREQ(found("+1 415 555 2671 4111 1111 1111 1111", ALL),
+		     "PHONE=+1 415 555 2671;CREDIT_CARD=4111 1111 1111 1111");
+}
+
 TEST(detect_overlaps_keep_specific)
 {
 	/* the key assignment holds an AWS key: one match, the specific one */
-	ASSERT_STREQ(found("aws_access_key_id=AKIA" "IOSFODNN7EXAMPLE", ALL),
-		     "AWS_ACCESS_KEY=AKIA" "IOSFODNN7EXAMPLE");
+	ASSERT_STREQ(found("aws_access_key_id=AKIA"
+			   "IOSFODNN7EXAMPLE",
+			   ALL),
+		     "AWS_ACCESS_KEY=AKIA"
+		     "IOSFODNN7EXAMPLE");
 	/* a card as the local part of an address */
 	ASSERT_STREQ(found("4111111111111111@gmail.com", ALL), "CREDIT_CARD=4111111111111111");
 	/* a longer credential hides what it contains */
@@ -444,7 +535,8 @@ TEST(detect_names_and_api)
 	}
 	/* counts without a callback; the mask filters */
 	ASSERT_EQ(detect_scan(det(), f.text, strlen(f.text), ALL, NULL, NULL), 3);
-	ASSERT_EQ(detect_scan(det(), f.text, strlen(f.text), DETECT_BIT(DETECT_EMAIL), NULL, NULL), 2);
+	ASSERT_EQ(detect_scan(det(), f.text, strlen(f.text), DETECT_BIT(DETECT_EMAIL), NULL, NULL),
+		  2);
 	ASSERT_EQ(detect_scan(det(), f.text, strlen(f.text), 0, NULL, NULL), 0);
 	ASSERT_EQ(detect_scan(det(), "", 0, ALL, NULL, NULL), 0);
 	ASSERT_EQ(detect_scan(NULL, "x", 1, ALL, NULL, NULL), -EINVAL);
@@ -469,9 +561,25 @@ TEST(detect_callback_stops)
 TEST(detect_hostile_input_is_linear)
 {
 	static const char *const units[] = {
-		"@", "a@", "eyJ", "eyJhbGciOiJub25lIn0.", "1", "1 ", "1.", "1-", "::", "a:",
-		"-----BEGIN RSA PRIVATE KEY-----", "sk-", "password=", "://a:", "DE89",
-		"\xE2\x80\x8B", "\xF3\xA0\x81\x81", "+1 ", "4111 ",
+		"@",
+		"a@",
+		"eyJ",
+		"eyJhbGciOiJub25lIn0.",
+		"1",
+		"1 ",
+		"1.",
+		"1-",
+		"::",
+		"a:",
+		"-----BEGIN RSA PRIVATE KEY-----",
+		"sk-",
+		"password=",
+		"://a:",
+		"DE89",
+		"\xE2\x80\x8B",
+		"\xF3\xA0\x81\x81",
+		"+1 ",
+		"4111 ",
 	};
 	size_t n = 1 << 20;
 	char *buf = malloc(n + 1);
@@ -487,11 +595,12 @@ TEST(detect_hostile_input_is_linear)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = detect_scan(det(), buf, n, ALL | DETECT_SCAN_PRIVATE_IPS, NULL, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 		if (rc < 0 || ms > 2000) {
 			free(buf);
-			test_fail_at(__FILE__, __LINE__, "unit \"%s\": rc %d in %.0f ms", units[u], rc,
-				     ms);
+			test_fail_at(__FILE__, __LINE__, "unit \"%s\": rc %d in %.0f ms", units[u],
+				     rc, ms);
 		}
 	}
 	free(buf);

@@ -19,8 +19,12 @@
 static const uint8_t KEY[REDACT_KEY_LEN] = "0123456789abcdef0123456789abcdef";
 
 /* Secrets assembled from pieces: this file must not look like a leak. */
-#define OPENAI "sk-" "proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz"
-#define AWS "AKIA" "Z3MXQ7RLKD2HV5TB"
+#define OPENAI \
+	"sk-"  \
+	"proj-abcDEF1234567890ghijKLMNOPqrstT3BlbkFJxyz"
+#define AWS    \
+	"AKIA" \
+	"Z3MXQ7RLKD2HV5TB"
 #define CARD "4539578763621486"
 
 static struct redactor *new_redactor(const struct redact_config *c)
@@ -128,16 +132,55 @@ TEST(redact_mask_and_partial_modes)
 		c.mode[i] = REDACT_PARTIAL;
 	r = new_redactor(&c);
 	ASSERT_STREQ(redacted(r, "card 4111 1111 1111 1111.", NULL),
-		     "card [CREDIT_CARD:\xE2\x80\xA6" "1111].");
-	ASSERT_STREQ(redacted(r, "ssn 536-22-8726", NULL), "ssn [US_SSN:\xE2\x80\xA6" "8726]");
-	ASSERT_STREQ(redacted(r, "Jane.Doe@Example.COM", NULL),
-		     "[EMAIL:\xE2\x80\xA6@example.com]");
+		     "card [CREDIT_CARD:\xE2\x80\xA6"
+		     "1111].");
+	ASSERT_STREQ(redacted(r, "ssn 536-22-8726", NULL), "ssn [US_SSN:\xE2\x80\xA6"
+							   "8726]");
+	ASSERT_STREQ(redacted(r, "Jane.Doe@Example.COM", NULL), "[EMAIL:\xE2\x80\xA6@example.com]");
 	ASSERT_STREQ(redacted(r, OPENAI, NULL), "[OPENAI_KEY:sk-proj-\xE2\x80\xA6]");
 	ASSERT_STREQ(redacted(r, AWS, NULL), "[AWS_ACCESS_KEY:AKIA\xE2\x80\xA6]");
 	/* nothing partial to show of a JWT or a password: masked */
 	ASSERT_STREQ(redacted(r, "postgres://u:pa55word@db/x", NULL),
 		     "postgres://u:[REDACTED:URL_PASSWORD]@db/x");
 	redact_free(r);
+}
+
+/* Redacted text holds nothing more to redact, including where a first
+ * pass could not see a value (glued to another, or hidden by one). */
+TEST(redact_is_idempotent)
+{
+	static const char *const inputs[] = {
+		"+48 20 7945+48 20 79497 4539578763621486+48 20 7945",
+		"AWS_ACCESS_KEY_ID=AKACCESS_KEY_ID=AKIA"
+		"IOSFODNN7EXAMPLE\nexport",
+		"-----BEGIN RSA PRIVATE KEY-----BEGIN RSA PRIVATE(415)555-2671,-536-32",
+		"+1 415 5165)527 4111 1111 1111 1111, 111",
+		"ssn 536-22-8726 536228726 and 536 22 8726",
+		"postgres://u:jane@example.com@db/x jane@example.com.",
+	};
+	static const enum redact_mode modes[] = { REDACT_HMAC, REDACT_MASK, REDACT_PARTIAL };
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		struct redact_config c;
+		struct redactor *r;
+
+		redact_config_default(&c);
+		for (int e = 0; e < DETECT_ENTITY_COUNT; e++)
+			c.mode[e] = modes[m];
+		r = new_redactor(&c);
+		for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+			char *once = NULL, *twice = NULL;
+			size_t l1, l2;
+
+			ASSERT_TRUE(redact_text(r, inputs[i], strlen(inputs[i]), NULL, &once, &l1,
+						NULL) > 0);
+			ASSERT_EQ(redact_text(r, once, l1, NULL, &twice, &l2, NULL), 0);
+			ASSERT_EQ(detect_scan(redact_detector(r), once, l1, c.enabled, NULL, NULL),
+				  0);
+			free(once);
+		}
+		redact_free(r);
+	}
 }
 
 TEST(redact_mode_names_and_merge)
@@ -217,19 +260,29 @@ static const char RECORD[] =
 	"\"gen_ai.input.messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
 	"\"content\":\"card " CARD " and key " AWS " from jane@example.com\"}]}],"
 	"\"gen_ai.output.messages\":[{\"role\":\"assistant\",\"parts\":[{\"type\":\"tool_call\","
-	"\"name\":\"pay\",\"arguments\":{\"card\":" CARD ",\"owner\":{\"email\":\"jane@example.com\","
+	"\"name\":\"pay\",\"arguments\":{\"card\":" CARD
+	",\"owner\":{\"email\":\"jane@example.com\","
 	"\"api_key\":\"Zx9vQ2mL8kP4abcd\"},\"notes\":[\"call +44 20 7946 0958\"],"
 	"\"jane@example.com\":true}}]}],"
 	"\"gen_ai.tool.definitions\":[{\"name\":\"pay\",\"description\":\"Pays with "
 	"" AWS "\"}],"
 	"\"llmtap.error.message\":\"Invalid API key provided: " OPENAI "\","
 	"\"llmtap.http.response.body\":\"{\\\"error\\\":\\\"bad ssn 536-22-8726\\\"}\"},"
-	"\"alerts\":[{\"rule\":\"Secret\",\"message\":\"secret " AWS " sent by jane@example.com\"}],"
+	"\"alerts\":[{\"rule\":\"Secret\",\"message\":\"secret " AWS
+	" sent by jane@example.com\"}],"
 	"\"redactions\":{}}";
 
 static const char *const SECRETS[] = {
-	OPENAI,		   AWS,		 CARD,	       "Hunter2pw",	      "ops@corp.example.com",
-	"root@corp.example.com", "jane@example.com", "Zx9vQ2mL8kP4abcd", "7946 0958", "536-22-8726",
+	OPENAI,
+	AWS,
+	CARD,
+	"Hunter2pw",
+	"ops@corp.example.com",
+	"root@corp.example.com",
+	"jane@example.com",
+	"Zx9vQ2mL8kP4abcd",
+	"7946 0958",
+	"536-22-8726",
 	"Zx9vQ2mL8kP4abcdEFGH1234",
 };
 
@@ -253,9 +306,13 @@ TEST(redact_record_leaves_no_value)
 	ASSERT_STREQ(attr(rec, "gen_ai.request.model"), "gpt-4o-mini");
 	/* JSON numbers and object keys in tool arguments too */
 	args = json_object_get(
-		json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(rec, "attributes"), "gen_ai.output.messages"), 0),
-					       "parts"),
-			       0),
+		json_array_get(
+			json_object_get(
+				json_array_get(json_object_get(json_object_get(rec, "attributes"),
+							       "gen_ai.output.messages"),
+					       0),
+				"parts"),
+			0),
 		"arguments");
 	ASSERT_TRUE(json_is_string(json_object_get(args, "card")));
 	ASSERT_EQ(json_object_size(args), 4);
@@ -289,7 +346,12 @@ TEST(redact_record_drop_mode)
 	rec = parse(RECORD);
 	ASSERT_EQ(redact_record(r, rec, NULL), 0);
 	/* the text part that held an address lost its content, not its type */
-	part = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(rec, "attributes"), "gen_ai.input.messages"), 0), "parts"), 0);
+	part = json_array_get(
+		json_object_get(json_array_get(json_object_get(json_object_get(rec, "attributes"),
+							       "gen_ai.input.messages"),
+					       0),
+				"parts"),
+		0);
 	ASSERT_STREQ(json_string_value(json_object_get(part, "type")), "text");
 	ASSERT_TRUE(json_object_get(part, "content") == NULL);
 	/* array elements go, the array stays */
@@ -458,7 +520,8 @@ static const char SSE_RESP[] =
 	"Content-Type: text/event-stream\r\n"
 	"Content-Length: 408\r\n\r\n"
 	"data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
-	"\"assistant\",\"content\":\"Your key is sk-" "proj-abcDEF1234567890\"}}]}\n\n"
+	"\"assistant\",\"content\":\"Your key is sk-"
+	"proj-abcDEF1234567890\"}}]}\n\n"
 	"data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{"
 	"\"content\":\"ghijKLMNOPqrstT3BlbkFJxyz and mail jane@\"}}]}\n\n"
 	"data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{"
