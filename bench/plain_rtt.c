@@ -81,10 +81,11 @@ static size_t build(char *msg, const char *path, size_t body, int server)
 
 	if (strcmp(path, "raw") != 0) {
 		if (server)
-			hlen = (size_t)sprintf(msg,
-					       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-					       "Content-Length: %zu\r\n\r\n",
-					       body);
+			hlen = (size_t)sprintf(
+				msg,
+				"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				"Content-Length: %zu\r\n\r\n",
+				body);
 		else
 			hlen = (size_t)sprintf(msg,
 					       "POST %s HTTP/1.1\r\nHost: localhost\r\n"

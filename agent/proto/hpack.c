@@ -353,7 +353,11 @@ static int ring_reserve(struct hpack_decoder *d)
 	return 0;
 }
 
-/* Adds an entry (name NULL: unknown name) after evicting what no longer fits. */
+/*
+ * Adds an entry (name NULL: unknown name) after evicting what no longer fits.
+ * name may point into an entry this insertion evicts (a literal with an
+ * indexed name, RFC 7541 4.4): it is copied before anything is evicted.
+ */
 static int table_insert(struct hpack_decoder *d, const char *name, size_t nlen, const char *value,
 			size_t vlen)
 {
@@ -361,15 +365,7 @@ static int table_insert(struct hpack_decoder *d, const char *name, size_t nlen, 
 	struct hp_entry e = { NULL, NULL, (uint32_t)nlen, (uint32_t)vlen, esize };
 	int err;
 
-	while (d->n && d->size + esize > d->max_size)
-		evict_oldest(d);
-	/* RFC 7541 4.4: an entry larger than the table empties it and is not added */
-	if (esize > d->max_size)
-		return 0;
-	err = ring_reserve(d);
-	if (err)
-		return err;
-	if (name) {
+	if (name && esize <= d->max_size) {
 		e.name = malloc(nlen + vlen + 2);
 		if (!e.name)
 			return -ENOMEM;
@@ -378,8 +374,19 @@ static int table_insert(struct hpack_decoder *d, const char *name, size_t nlen, 
 		e.value = e.name + nlen + 1;
 		memcpy(e.value, value, vlen);
 		e.value[vlen] = '\0';
-		d->heap += nlen + vlen + 2;
 	}
+	while (d->n && d->size + esize > d->max_size)
+		evict_oldest(d);
+	/* an entry larger than the table empties it and is not added */
+	if (esize > d->max_size)
+		return 0;
+	err = ring_reserve(d);
+	if (err) {
+		free(e.name);
+		return err;
+	}
+	if (e.name)
+		d->heap += nlen + vlen + 2;
 	d->ring[(d->first + d->n) % d->ring_cap] = e;
 	d->n++;
 	d->size += esize;
@@ -531,6 +538,15 @@ static int literal(struct hpack_decoder *d, struct decode_state *st, const uint8
 	err = read_string(p, end, &vbuf, &value, &vlen);
 	if (err)
 		goto out;
+	/* an indexed name lives in a table entry this insertion may evict */
+	if (indexing && index && name) {
+		nbuf = strndup(name, nlen);
+		if (!nbuf) {
+			err = -ENOMEM;
+			goto out;
+		}
+		name = nbuf;
+	}
 	if (indexing) {
 		err = table_insert(d, name, nlen, value, vlen);
 		if (err)

@@ -71,7 +71,8 @@ void redact_policy_set(struct redact_policy *p, uint64_t entities, enum redact_m
  */
 int redact_key_load(const char *path, uint8_t key[REDACT_KEY_LEN]);
 
-/* A redactor with its own copy of c and key.  0, or -ENOMEM / -EINVAL. */
+/* A redactor with its own copy of c and key.  0, or -ENOMEM / -EINVAL.
+ * One thread at a time may use a redactor (the agent's event loop does). */
 int redact_new(const struct redact_config *c, const uint8_t key[REDACT_KEY_LEN],
 	       struct redactor **out);
 /* Frees r and wipes its key; NULL is fine. */
