@@ -4,14 +4,16 @@
 For each body size, alternating agent / no agent over several rounds, runs
 bench/plain_rtt (a client and a server process on loopback, one connection)
 with three kinds of traffic:
-  raw     - binary messages: declined at the first bytes; every later call
+  raw1    - binary messages, both ends in one thread (no wake-ups): the
+            syscalls' own cost, declined at the first bytes; every later call
             costs one map lookup at syscall entry (what any non-LLM socket pays)
+  raw     - the same between two processes (wake-up latency included)
   ignored - HTTP that is not an LLM API: the first request is copied, the
             agent classifies it and the kernel stops copying
   llm     - HTTP POST /v1/chat/completions: both ends captured and recorded
 and prints the median microseconds per round trip, the spread, the ratio
-agent/none per kind, and for raw traffic the extra cost per socket syscall
-(a round trip is four: write and read on each side).  The machine is noisy: ratios are the result.
+agent/none per kind, and for raw1 the extra cost per socket syscall (a
+round trip is four: write and read on each side).  The machine is noisy: ratios are the result.
 Writes bench/results/plain_overhead.json.  Needs root.
 """
 import json
@@ -26,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENT = os.path.join(ROOT, "build", "llmtap")
 RTT = os.path.join(ROOT, "build", "plain_rtt")
 SIZES = [64, 4096, 65536]
-KINDS = {"raw": "raw", "ignored": "/upload", "llm": "/v1/chat/completions"}
+KINDS = {"raw1": "raw1", "raw": "raw", "ignored": "/upload", "llm": "/v1/chat/completions"}
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 TRIPS = {64: 4000, 4096: 3000, 65536: 1000}
 
@@ -82,8 +84,9 @@ def main():
                          "spread_us_agent": spread,
                          "spread_us_none": (min(res[(k, "none")][s]),
                                             max(res[(k, "none")][s]))})
-            per_call = "%.0f" % ((agent - none) * 1000 / 4) if k == "raw" else "-"
-            rows[-1]["extra_ns_per_syscall"] = (agent - none) * 1000 / 4 if k == "raw" else None
+            per = (agent - none) * 1000 / 4 if k == "raw1" else None
+            per_call = "%.0f" % per if per is not None else "-"
+            rows[-1]["extra_ns_per_syscall"] = per
             print("%-8d %-8s %10.1f %10.1f %8.2f %8.1f..%-8.1f %14s" % (
                 s, k, none, agent, agent / none, *spread, per_call))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

@@ -10,6 +10,9 @@
  * HTTP/1.1 request target (/v1/chat/completions is LLM traffic, anything
  * else is not); PATH "raw" sends binary messages that are not HTTP, which
  * llmtap declines at the first bytes: the cost every other socket pays.
+ * PATH "raw1" does the same in one thread (both ends of the connection in
+ * one process, no sleeping): the time is the syscalls' own, without the
+ * wake-up latency that dominates (and varies) across processes.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
 	addr.sin_port = htons((unsigned short)strtoul(argv[1], NULL, 10));
 	body = strtoul(argv[2], NULL, 10);
 	rounds = strtoul(argv[3], NULL, 10);
-	http = strcmp(argv[4], "raw") != 0;
+	http = strcmp(argv[4], "raw") != 0 && strcmp(argv[4], "raw1") != 0;
 	if (!body || !rounds || body > (64u << 20) || strlen(argv[4]) > 200)
 		die("bad arguments");
 	cap = body + 4096;
@@ -131,6 +134,31 @@ int main(int argc, char **argv)
 	    getsockname(lfd, (struct sockaddr *)&addr, &alen))
 		die("listen");
 
+	if (strcmp(argv[4], "raw1") == 0) {
+		int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), sfd;
+
+		if (cfd < 0 || connect(cfd, (struct sockaddr *)&addr, sizeof(addr)))
+			die("connect");
+		sfd = accept(lfd, NULL, NULL);
+		if (sfd < 0)
+			die("accept");
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		len = build(msg, "raw", body, 0);
+		for (size_t i = 0; i < rounds; i++) {
+			double t0 = now_us();
+
+			/* loopback queues the bytes at the peer inside write() */
+			write_all(cfd, msg, len);
+			read_msg(sfd, buf, cap, body, 0);
+			write_all(sfd, msg, len);
+			read_msg(cfd, buf, cap, body, 0);
+			lat[i] = now_us() - t0;
+		}
+		qsort(lat, rounds, sizeof(*lat), cmp_double);
+		printf("%.2f\n", lat[rounds / 2]);
+		return 0;
+	}
 	child = fork();
 	if (child == 0) { /* server: answers each message with one of the same size */
 		int fd = accept(lfd, NULL, NULL);
