@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-AGENT = os.path.join(ROOT, "build", "llmtap")
+from agentctl import ROOT, start_agent, stop_agent
+
 RTT = os.path.join(ROOT, "build", "tls_rtt")
 SIZES = [64, 4096, 65536]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -29,20 +29,6 @@ TRIPS = {64: 3000, 4096: 2000, 65536: 500}
 def rtt(cert, key, size, path):
     out = subprocess.check_output([RTT, cert, key, str(size), str(TRIPS[size]), path], text=True)
     return float(out.strip())
-
-
-def start_agent(tmp):
-    p = subprocess.Popen([AGENT, "run", "--output", os.path.join(tmp, "bench.jsonl")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        if line.startswith("llmtap: ready"):
-            return p
-    raise SystemExit("agent did not start")
-
-
-def stop_agent(p):
-    p.terminate()
-    p.communicate(timeout=30)
 
 
 def main():

@@ -16,7 +16,7 @@
  * ciphertext: it only tells the TLS connection its fd, and the socket, if
  * tracked, is ignored from then on.
  */
-#include "common.bpf.h"
+#include "emit.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -71,82 +71,6 @@ static __always_inline int sock__enter(int fd, __u64 buf, __u32 iovcnt, __u32 di
 	return 0;
 }
 
-struct sock_copy_ctx {
-	struct lt_data_event *ev;
-	struct lt_probe_stats *ps;
-	__u64 iov; /* next struct iovec to read, 0 for a flat buffer */
-	__u32 iov_left;
-	__u64 seg_base, seg_len, seg_off; /* the buffer segment being copied */
-	__u64 cap; /* bytes to copy */
-	__u64 off; /* bytes of the call handled so far */
-};
-
-/* Moves to the next iovec; returns 0, or 1 when there is none. */
-static __always_inline int sock__next_seg(struct sock_copy_ctx *c)
-{
-	struct iovec v;
-
-	if (!c->iov || c->iov_left == 0)
-		return 1;
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)c->iov)) {
-		c->ps->read_errors++;
-		return 1;
-	}
-	c->iov += sizeof(v);
-	c->iov_left--;
-	c->seg_base = (__u64)v.iov_base;
-	c->seg_len = v.iov_len;
-	c->seg_off = 0;
-	return 0;
-}
-
-/* bpf_loop body: one event of at most LT_CHUNK_MAX bytes from the current
- * segment.  An iovec boundary ends an event early. */
-static long sock__copy_chunk(__u32 i, void *arg)
-{
-	struct sock_copy_ctx *c = arg;
-	struct lt_data_event *ev = c->ev;
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	__u64 len, seg_left;
-
-	if (c->off >= c->cap)
-		return 1;
-	if (c->seg_off >= c->seg_len)
-		return sock__next_seg(c);
-	seg_left = c->seg_len - c->seg_off;
-	len = c->cap - c->off;
-	if (len > seg_left)
-		len = seg_left;
-	/* clamp, mask, barrier: the verifier must see 0 < len <= LT_CHUNK_MAX */
-	if (len > LT_CHUNK_MAX)
-		len = LT_CHUNK_MAX;
-	barrier_var(len);
-	len &= (LT_CHUNK_MAX << 1) - 1;
-	if (len == 0 || len > LT_CHUNK_MAX)
-		return 1;
-	ev->chunk_off = c->off;
-	ev->len = len;
-	ev->hdr.size = offsetof(struct lt_data_event, payload) + len;
-	if (c->off + len >= c->cap)
-		ev->hdr.flags |= LT_DATA_F_LAST_CHUNK;
-	if (bpf_probe_read_user(ev->payload, len, (void *)(c->seg_base + c->seg_off))) {
-		/* the bytes still count: user space sees a gap */
-		c->ps->read_errors++;
-	} else {
-		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-			flags = BPF_RB_FORCE_WAKEUP;
-		if (bpf_ringbuf_output(&events, ev, offsetof(struct lt_data_event, payload) + len,
-				       flags))
-			c->ps->ringbuf_drops++;
-		else
-			c->ps->captured_bytes += len;
-	}
-	ev->stream_off += len;
-	c->off += len;
-	c->seg_off += len;
-	return 0;
-}
-
 /* Is this the start of an HTTP/1.x request (or the HTTP/2 preface)? */
 static __always_inline int sock__looks_http(const char *p, __u64 n)
 {
@@ -175,13 +99,13 @@ static __always_inline int sock__looks_http(const char *p, __u64 n)
  * The first bytes of a connection decide whether it is kept.  Returns 1 to
  * capture, 0 to ignore from now on.
  */
-static __always_inline int sock__first_bytes(struct lt_conn_state *st, struct sock_copy_ctx *c,
+static __always_inline int sock__first_bytes(struct lt_conn_state *st, struct emit_copy_ctx *c,
 					     __u64 n)
 {
 	char head[4] = {};
 	__u64 k = n < sizeof(head) ? n : sizeof(head);
 
-	if (c->iov && sock__next_seg(c))
+	if (c->iov && emit__next_seg(c))
 		return 0;
 	if (k > c->seg_len)
 		k = c->seg_len;
@@ -203,13 +127,12 @@ static __always_inline int sock__first_bytes(struct lt_conn_state *st, struct so
 static __always_inline int sock__exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, probe, dir;
 	struct lt_sock_call *saved, call;
-	struct sock_copy_ctx cc = {};
+	struct emit_copy_ctx cc = {};
 	struct lt_probe_stats *ps;
 	struct lt_conn_state *st;
-	struct lt_data_event *ev;
 	struct lt_conn_key key;
+	__u32 probe, dir;
 	__u64 n;
 
 	saved = bpf_map_lookup_elem(&sock_calls, &id);
@@ -233,57 +156,23 @@ static __always_inline int sock__exit(long ret)
 		return 0;
 	ps->calls++;
 	ps->bytes += n;
-	if (call.iovcnt) {
-		cc.iov = call.buf;
-		cc.iov_left = call.iovcnt;
-	} else {
-		cc.seg_base = call.buf;
-		cc.seg_len = n;
-	}
-	cc.ps = ps;
 	if (st->flags & LT_CONN_F_SOCK_PENDING) {
 		st->flags &= ~LT_CONN_F_SOCK_PENDING;
+		emit__init(&cc, ps, call.buf, call.iovcnt, n);
 		if (!sock__first_bytes(st, &cc, n)) {
 			st->flags |= LT_CONN_F_IGNORE;
 			common__count(LT_CNT_SOCK_DECLINED);
 		} else {
 			common__count(LT_CNT_SOCK_SELECTED);
 		}
-		/* the peek may have consumed the first iovec: start over */
-		if (call.iovcnt) {
-			cc.iov = call.buf;
-			cc.iov_left = call.iovcnt;
-			cc.seg_base = cc.seg_len = 0;
-		}
 	}
-	ev = bpf_map_lookup_elem(&data_scratch, &zero);
-	if (!ev)
-		return 0;
-	ev->stream_off = st->pos[dir];
-	st->pos[dir] += n;
-	if (st->flags & LT_CONN_F_IGNORE) {
-		ps->ignored_bytes += n;
-		return 0;
-	}
-	if (!(st->flags & LT_CONN_F_FD_SENT)) {
+	if (!(st->flags & (LT_CONN_F_IGNORE | LT_CONN_F_FD_SENT))) {
 		st->flags |= LT_CONN_F_FD_SENT;
 		common__emit_fd_info(key.ssl, st->gen, call.fd);
 	}
-	cc.cap = n > call_cap ? call_cap : n;
-	if (n > cc.cap)
-		ps->truncated_bytes += n - cc.cap;
-	common__fill_hdr(&ev->hdr, LT_EV_DATA, 0);
-	if (n > cc.cap)
-		ev->hdr.flags |= LT_DATA_F_TRUNCATED;
-	ev->ssl = key.ssl;
-	ev->conn_gen = st->gen;
-	ev->call_len = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
-	ev->fd = call.fd;
-	ev->dir = dir;
-	ev->probe = probe;
-	cc.ev = ev;
-	/* chunks, plus one step per iovec */
-	bpf_loop(2 * (LT_CALL_CAP_MAX / LT_CHUNK_MAX), sock__copy_chunk, &cc, 0);
+	/* from the start again: the peek may have consumed the first iovec */
+	emit__init(&cc, ps, call.buf, call.iovcnt, n);
+	emit__data(&cc, st, key.ssl, probe, dir, n);
 	return 0;
 }
 
@@ -294,7 +183,6 @@ static __always_inline void sock__track(int fd, __u16 port)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct lt_conn_key key = { .pid = pid, .ssl = LT_SOCK_KEY(fd) };
 	struct lt_conn_state init = { .fd = fd }, *old;
-	struct lt_conn_close_event ev = {};
 
 	if (bpf_map_lookup_elem(&sock_ports, &port))
 		init.flags = LT_CONN_F_SOCK_BY_PORT | LT_CONN_F_SOCK_PENDING;
@@ -304,15 +192,8 @@ static __always_inline void sock__track(int fd, __u16 port)
 		return;
 	/* the fd was reused without a close we saw (close_range, dup2): end the old one */
 	old = bpf_map_lookup_elem(&sock_conns, &key);
-	if (old) {
-		common__fill_hdr(&ev.hdr, LT_EV_CONN_CLOSE, sizeof(ev));
-		ev.ssl = key.ssl;
-		ev.conn_gen = old->gen;
-		ev.bytes[0] = old->pos[0];
-		ev.bytes[1] = old->pos[1];
-		if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
-			common__count(LT_CNT_CONTROL_DROPS);
-	}
+	if (old)
+		emit__close(key.ssl, old);
 	init.gen = common__next_gen();
 	if (bpf_map_update_elem(&sock_conns, &key, &init, BPF_ANY))
 		common__count(LT_CNT_SOCK_TABLE_FULL);
@@ -392,22 +273,14 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct lt_conn_key key = { .pid = pid, .ssl = LT_SOCK_KEY(ctx->args[0]) };
-	struct lt_conn_close_event ev = {};
 	struct lt_conn_state *st;
 
 	st = bpf_map_lookup_elem(&sock_conns, &key);
 	if (!st)
 		return 0;
 	/* ignored connections never reached user space: nothing to end there */
-	if (!(st->flags & LT_CONN_F_IGNORE) || (st->flags & LT_CONN_F_FD_SENT)) {
-		common__fill_hdr(&ev.hdr, LT_EV_CONN_CLOSE, sizeof(ev));
-		ev.ssl = key.ssl;
-		ev.conn_gen = st->gen;
-		ev.bytes[0] = st->pos[0];
-		ev.bytes[1] = st->pos[1];
-		if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
-			common__count(LT_CNT_CONTROL_DROPS);
-	}
+	if (!(st->flags & LT_CONN_F_IGNORE) || (st->flags & LT_CONN_F_FD_SENT))
+		emit__close(key.ssl, st);
 	bpf_map_delete_elem(&sock_conns, &key);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "redact/secret_headers.h"
 #include "proto/http_exchange.h"
 #include "stream/conn_table.h"
+#include "util/base64.h"
 #include "util/clock.h"
 
 static void set_str(json_t *o, const char *k, const char *v)
@@ -91,34 +92,6 @@ static void set_addr(json_t *o, const char *k_addr, const char *k_port, uint16_t
 		return;
 	set_str(o, k_addr, buf);
 	set_int(o, k_port, port);
-}
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static json_t *base64_string(const unsigned char *p, size_t n)
-{
-	size_t out_len = 4 * ((n + 2) / 3);
-	char *out = malloc(out_len + 1), *o = out;
-	json_t *j;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		*o++ = b64[(v >> 18) & 63];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? b64[v & 63] : '=';
-	}
-	*o = '\0';
-	j = json_stringn(out, out_len);
-	free(out);
-	return j;
 }
 
 static void set_headers(json_t *attrs, const char *prefix, const struct http_message *m)
@@ -272,7 +245,7 @@ static void set_raw_body(json_t *attrs, const char *key, const char *enc_key, co
 		return;
 	s = json_stringn(body, len);
 	if (!s) {
-		s = base64_string((const unsigned char *)body, len);
+		s = base64_json_string((const unsigned char *)body, len);
 		if (!s)
 			return;
 		json_object_set_new(attrs, enc_key, json_string("base64"));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "redact.h"
+#include "util/base64.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -917,65 +918,6 @@ static int walk_value(struct walk *w, json_t *v, const char *key, int depth, jso
 	}
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64v(unsigned char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-
-	return p ? (int)(p - b64) : -1;
-}
-
-/* Standard base64 with padding; returns the decoded length or -EINVAL. */
-static ssize_t b64_decode(const char *in, size_t n, unsigned char *out)
-{
-	uint32_t acc = 0;
-	size_t o = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (in[i] == '=')
-			break;
-		v = b64v((unsigned char)in[i]);
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (ssize_t)o;
-}
-
-static json_t *b64_string(const unsigned char *p, size_t n)
-{
-	size_t len = 4 * ((n + 2) / 3);
-	char *out = malloc(len + 1), *o = out;
-	json_t *j;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		*o++ = b64[(v >> 18) & 63];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? b64[v & 63] : '=';
-	}
-	j = json_stringn(out, len);
-	free(out);
-	return j;
-}
-
 static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bool *drop)
 {
 	char enc_key[64];
@@ -998,7 +940,7 @@ static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bo
 	raw = malloc(json_string_length(v) / 4 * 3 + 3);
 	if (!raw)
 		return -ENOMEM;
-	n = b64_decode(json_string_value(v), json_string_length(v), raw);
+	n = base64_decode(json_string_value(v), json_string_length(v), raw);
 	if (n < 0) {
 		free(raw);
 		*drop = true; /* not ours, not readable: not kept */
@@ -1007,7 +949,7 @@ static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bo
 	rc = redact_buf(w->r, &w->p, (const char *)raw, (size_t)n, NULL, &out, &len, w->counts);
 	free(raw);
 	if (rc == 1) {
-		repl = b64_string((const unsigned char *)out, len);
+		repl = base64_json_string((const unsigned char *)out, len);
 		rc = repl && !json_object_set_new(o, key, repl) ? 0 : -ENOMEM;
 	} else if (rc == 2) {
 		*drop = true;

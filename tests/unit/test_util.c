@@ -5,6 +5,7 @@
 #include "test.h"
 #include "util/clock.h"
 #include "util/dynbuf.h"
+#include "util/base64.h"
 #include "util/strnum.h"
 
 TEST(dynbuf_caps_and_truncates)
@@ -109,6 +110,27 @@ TEST(strnum_parse_ports_table)
 			      (n && (p[0] != cases[i].first || p[n - 1] != cases[i].last)))))
 			test_fail_at(__FILE__, __LINE__, "'%s': err %d n %zu", cases[i].s, err, n);
 	}
+}
+
+TEST(base64_round_trips)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const coded[] = { "",	 "Zg==",     "Zm8=",	"Zm9v",
+					     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		json_t *j = base64_json_string((const unsigned char *)plain[i], strlen(plain[i]));
+		unsigned char out[16];
+		ssize_t n;
+
+		ASSERT_TRUE(j != NULL);
+		ASSERT_STREQ(json_string_value(j), coded[i]);
+		json_decref(j);
+		n = base64_decode(coded[i], strlen(coded[i]), out);
+		ASSERT_EQ(n, (ssize_t)strlen(plain[i]));
+		ASSERT_TRUE(memcmp(out, plain[i], (size_t)n) == 0);
+	}
+	ASSERT_EQ(base64_decode("Zm9v!", 5, (unsigned char[8]){ 0 }), -EINVAL);
 }
 
 TEST(clock_formats_rfc3339)
