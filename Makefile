@@ -14,7 +14,7 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wv
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
 	     -Iinclude -I$(BUILD) -Iagent -DLLMTAP_VERSION='"$(VERSION)"'
-LDLIBS    += -lbpf -lelf -lz -ljansson -lbrotlidec -lzstd -lpthread -lyaml -lpcre2-8 -lhs -lcrypto
+LDLIBS    += -lbpf -lelf -lz -ljansson -lcurl -lbrotlidec -lzstd -lpthread -lyaml -lpcre2-8 -lhs -lcrypto
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
 	      -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -37,7 +37,8 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 comma := ,
 
-.PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools bench
+.PHONY: all run test unit e2e fuzz fuzz-run deps format format-check clean tools bench \
+	install deb rpm pkg-test
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/llmtap
@@ -66,11 +67,14 @@ $(BUILD)/prices_blob.o: agent/llm/prices_blob.S share/prices.json
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 
-$(BUILD)/main.o: agent/main.c $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
+# The program itself (agent/*.c): commands and the daemon's event loop.
+MAIN_SRCS  := $(sort $(wildcard agent/*.c))
+MAIN_OBJS  := $(patsubst agent/%.c,$(BUILD)/%.o,$(MAIN_SRCS))
+$(BUILD)/%.o: agent/%.c agent/main.h $(AGENT_HDRS) $(BUILD)/llmtap.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DLLMTAP_GIT_REV='"$(GIT_REV)"' -c $< -o $@
 
-$(BUILD)/llmtap: $(BUILD)/main.o $(LIB_OBJS)
+$(BUILD)/llmtap: $(MAIN_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/test.h $(AGENT_HDRS)
@@ -128,6 +132,20 @@ $(BUILD)/tls_rtt: bench/tls_rtt.c
 $(BUILD)/plain_rtt: bench/plain_rtt.c
 	$(CC) $(CFLAGS) $< -o $@
 
+# The benchmarks' floor: empty programs where llmtap attaches (bench/empty_probe.c).
+$(BUILD)/bench/empty_probe.bpf.o: bench/empty_probe.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -target bpf -Wall -Werror -I$(BUILD) -c $< -o $@
+
+$(BUILD)/empty_probe: bench/empty_probe.c $(BUILD)/bench/empty_probe.bpf.o
+	$(CC) $(CFLAGS) $< -o $@ -lbpf -lelf -lz
+
+$(BUILD)/sse_load: bench/sse_load.c
+	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
+
+$(BUILD)/http_server: bench/http_server.c
+	$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/replay: bench/replay.c $(LIB_OBJS) $(AGENT_HDRS)
 	$(CC) $(CFLAGS) bench/replay.c $(LIB_OBJS) -o $@ $(LDLIBS)
 
@@ -137,14 +155,47 @@ $(BUILD)/rules_bench: bench/rules_bench.c $(LIB_OBJS) $(AGENT_HDRS)
 $(BUILD)/redact_bench: bench/redact_bench.c $(LIB_OBJS) $(AGENT_HDRS)
 	$(CC) $(CFLAGS) bench/redact_bench.c $(LIB_OBJS) -o $@ $(LDLIBS)
 
-# Benchmarks print ratios; never part of `make test`.
-bench: all $(BUILD)/tls_rtt $(BUILD)/plain_rtt $(BUILD)/replay $(BUILD)/rules_bench \
-       $(BUILD)/redact_bench
-	$(BUILD)/replay 3
-	$(BUILD)/rules_bench rules
-	$(BUILD)/redact_bench 3
-	python3 bench/tls_overhead.py
-	python3 bench/plain_overhead.py
+# Benchmarks print ratios; never part of `make test` (docs/performance.md).  Root.
+BENCH_BINS := $(BUILD)/tls_rtt $(BUILD)/plain_rtt $(BUILD)/empty_probe $(BUILD)/sse_load \
+	      $(BUILD)/http_server \
+	      $(BUILD)/replay $(BUILD)/rules_bench $(BUILD)/redact_bench
+bench: all $(BENCH_BINS)
+	BUILD=$(BUILD) python3 bench/pipeline.py
+	BUILD=$(BUILD) python3 bench/tls_overhead.py
+	BUILD=$(BUILD) python3 bench/plain_overhead.py
+	BUILD=$(BUILD) python3 bench/wrk_overhead.py
+	BUILD=$(BUILD) python3 bench/capacity.py
+	BUILD=$(BUILD) python3 bench/conn_memory.py
+	BUILD=$(BUILD) python3 bench/summary.py
+
+# Instructions per replayed exchange under callgrind against bench/baseline/ (deterministic,
+# part of tests/run and CI); bench-baseline refreshes the baseline after an intended change.
+.PHONY: bench-check bench-baseline
+bench-check: $(BUILD)/replay
+	python3 bench/callgrind_check.py $(BUILD)/replay
+bench-baseline: $(BUILD)/replay
+	python3 bench/callgrind_check.py $(BUILD)/replay --update
+
+# ---- install and packages (packaging/README.md) ----
+# `make install [DESTDIR=...] [prefix=/usr]`, `make deb`, `make rpm` (into
+# $(BUILD)/pkg/), `sudo make pkg-test` (builds both, lints, installs the .deb
+# on this host and removes it again: tests/pkg/run).
+# Package version: the VERSION file plus the git revision `llmtap --version`
+# prints; PKG_VERSION overrides it (the upgrade test builds a later one).
+prefix    ?= /usr
+PKG_VERSION ?= $(VERSION)$(if $(filter unknown,$(GIT_REV)),,+g$(GIT_REV))
+
+install: $(BUILD)/llmtap
+	DESTDIR="$(DESTDIR)" prefix="$(prefix)" packaging/install.sh $(BUILD)/llmtap
+
+deb: $(BUILD)/llmtap
+	packaging/deb/build.sh $(BUILD) $(PKG_VERSION) $(GIT_REV)
+
+rpm: $(BUILD)/llmtap
+	packaging/rpm/build.sh $(BUILD) $(PKG_VERSION) $(GIT_REV)
+
+pkg-test: deb rpm
+	LLMTAP_BUILD=$(BUILD) tests/pkg/run
 
 deps:
 	scripts/install-deps

@@ -16,25 +16,24 @@ agent/none per kind, and for raw1 the extra cost per socket syscall (a
 round trip is four: write and read on each side).  The machine is noisy: ratios are the result.
 Writes bench/results/plain_overhead.json.  Needs root.
 """
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-from agentctl import ROOT, start_agent, stop_agent
+from agentctl import BUILD, FOREIGN, quiet_sample, start_agent, stop_agent, write_result
 
-RTT = os.path.join(ROOT, "build", "plain_rtt")
+RTT = os.path.join(BUILD, "plain_rtt")
 SIZES = [64, 4096, 65536]
 KINDS = {"raw1": "raw1", "raw": "raw", "ignored": "/upload", "llm": "/v1/chat/completions"}
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 TRIPS = {64: 4000, 4096: 3000, 65536: 1000}
 
 
-def rtt(size, path):
-    out = subprocess.check_output([RTT, "0", str(size), str(TRIPS[size]), path], text=True)
+def rtt(size, path, mine=()):
+    out = quiet_sample(lambda: subprocess.check_output(
+        [RTT, "0", str(size), str(TRIPS[size]), path], text=True), mine)
     return float(out.strip())
 
 
@@ -50,7 +49,7 @@ def main():
             try:
                 for s in SIZES:
                     for k, path in KINDS.items():
-                        res[(k, mode)][s].append(rtt(s, path))
+                        res[(k, mode)][s].append(rtt(s, path, (agent.pid,) if agent else ()))
             finally:
                 if agent:
                     stop_agent(agent)
@@ -75,11 +74,9 @@ def main():
             rows[-1]["extra_ns_per_syscall"] = per
             print("%-8d %-8s %10.1f %10.1f %8.2f %8.1f..%-8.1f %14s" % (
                 s, k, none, agent, agent / none, *spread, per_call))
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "plain_overhead.json"), "w") as f:
-        json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "kernel": os.uname().release, "rounds": ROUNDS, "trips": TRIPS,
-                   "results": rows}, f, indent=2)
+    write_result("plain_overhead.json", {"bench": "plain_overhead", "rounds": ROUNDS,
+                                         "trips": TRIPS, "results": rows,
+                                         "foreign_agents": FOREIGN})
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
  *   streamed  2,000 SSE chunks (OpenAI chat, stream with usage)
  * then the peak RSS with 10,000 concurrent open streams.
  *   replay [SECONDS [small|streamed|open]]   (default: all three)
+ *   replay -n COUNT small|streamed           exactly COUNT exchanges, for
+ *                                            instruction counts (bench-check)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,8 +163,9 @@ static char *sse_response(int chunks, size_t *len)
 	return buf;
 }
 
+/* Replays exchanges for `seconds`, or exactly `count` of them when count > 0. */
 static void run(const char *name, const char *req, size_t req_len, const char *resp,
-		size_t resp_len, double seconds)
+		size_t resp_len, double seconds, uint64_t count)
 {
 	struct stream_hooks h = { emit, ignore, NULL };
 	struct stream_opts o = { .max_procs = 16 };
@@ -174,7 +177,7 @@ static void run(const char *name, const char *req, size_t req_len, const char *r
 	records = record_bytes = 0;
 	t0 = now_s();
 	do {
-		for (int i = 0; i < 50; i++, n++) {
+		for (int i = 0; i < 50 && (!count || n < count); i++, n++) {
 			uint64_t out = 0, in = 0;
 
 			send(&s, n + 1, LT_DIR_EGRESS, &out, req, req_len, &ts);
@@ -183,7 +186,7 @@ static void run(const char *name, const char *req, size_t req_len, const char *r
 			bytes += req_len + resp_len;
 		}
 		dt = now_s() - t0;
-	} while (dt < seconds);
+	} while (count ? n < count : dt < seconds);
 	stream_destroy(&s);
 	if (records != n)
 		fprintf(stderr, "replay: %s: %llu records for %llu exchanges\n", name,
@@ -203,7 +206,8 @@ static long rss_kib(void)
 
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? strtod(argv[1], NULL) : 3;
+	uint64_t count = 0;
+	double seconds;
 	size_t qlen, slen, tlen;
 	const char *q = small_request(&qlen), *sm = small_response(&slen);
 	char *sse = sse_response(2000, &tlen);
@@ -213,13 +217,25 @@ int main(int argc, char **argv)
 	uint64_t ts = 1;
 	long before;
 
-	const char *only = argc > 2 ? argv[2] : NULL;
+	const char *only;
 
+	if (argc == 4 && strcmp(argv[1], "-n") == 0) {
+		count = strtoull(argv[2], NULL, 10);
+		if (!count || strcmp(argv[3], "open") == 0) {
+			fprintf(stderr, "usage: replay -n COUNT small|streamed\n");
+			return 2;
+		}
+		seconds = 0;
+		only = argv[3];
+	} else {
+		seconds = argc > 1 ? strtod(argv[1], NULL) : 3;
+		only = argc > 2 ? argv[2] : NULL;
+	}
 	clock_sync();
 	if (!only || strcmp(only, "small") == 0)
-		run("small", q, qlen, sm, slen, seconds);
+		run("small", q, qlen, sm, slen, seconds, count);
 	if (!only || strcmp(only, "streamed") == 0)
-		run("streamed", q, qlen, sse, tlen, seconds);
+		run("streamed", q, qlen, sse, tlen, seconds, count);
 	if (only && strcmp(only, "open") != 0) {
 		free(sse);
 		return 0;

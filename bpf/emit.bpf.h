@@ -19,6 +19,7 @@ struct emit_copy_ctx {
 	__u64 seg_base, seg_len, seg_off; /* the buffer segment being copied */
 	__u64 cap; /* bytes to copy */
 	__u64 off; /* bytes of the call handled so far */
+	__u64 last_flags; /* ring buffer flags of the call's last chunk */
 };
 
 /* Sets up c for a flat buffer (iovcnt 0) or an iovec array of n bytes. */
@@ -32,6 +33,7 @@ static __always_inline void emit__init(struct emit_copy_ctx *c, struct lt_probe_
 	c->seg_len = iovcnt ? 0 : n;
 	c->seg_off = 0;
 	c->off = 0;
+	c->last_flags = BPF_RB_NO_WAKEUP;
 }
 
 /* Moves to the next iovec; returns 0, or 1 when there is none. */
@@ -80,8 +82,10 @@ static long emit__copy_chunk(__u32 i, void *arg)
 	ev->chunk_off = c->off;
 	ev->len = len;
 	ev->hdr.size = offsetof(struct lt_data_event, payload) + len;
-	if (c->off + len >= c->cap)
+	if (c->off + len >= c->cap) {
 		ev->hdr.flags |= LT_DATA_F_LAST_CHUNK;
+		flags = c->last_flags;
+	}
 	if (bpf_probe_read_user(ev->payload, len, (void *)(c->seg_base + c->seg_off))) {
 		/* the bytes still count: user space sees a gap */
 		c->ps->read_errors++;
@@ -117,6 +121,14 @@ static __always_inline void emit__data(struct emit_copy_ctx *c, struct lt_conn_s
 	if (!ev)
 		return;
 	ev->stream_off = cs->pos[dir];
+	/*
+	 * The first bytes of a connection (a request head) are what user space
+	 * classifies it by: wake it now rather than at its next poll, so a
+	 * connection it ignores stops being copied after one call, not after
+	 * up to a poll interval of traffic.  One wake-up per connection.
+	 */
+	if ((cs->pos[0] | cs->pos[1]) == 0)
+		c->last_flags = BPF_RB_FORCE_WAKEUP;
 	cs->pos[dir] += n;
 	if (cs->flags & LT_CONN_F_IGNORE) {
 		c->ps->ignored_bytes += n;

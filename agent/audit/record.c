@@ -340,6 +340,11 @@ static void set_gen_ai(json_t *attrs, const struct http_exchange *hx, const stru
 	}
 }
 
+void record_make_id(char out[37])
+{
+	record_id(out);
+}
+
 json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 		     const struct procinfo *proc, const struct llm_analysis *a,
 		     const struct record_opts *o)

@@ -31,4 +31,7 @@ json_t *record_build(const struct http_exchange *ex, const struct conn *c,
 		     const struct procinfo *proc, const struct llm_analysis *a,
 		     const struct record_opts *o);
 
+/* A new random (version 4) UUID in its 36-character text form. */
+void record_make_id(char out[37]);
+
 #endif

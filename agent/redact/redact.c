@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "redact.h"
+#include "redact/memo.h"
 #include "util/base64.h"
 
 #include <arpa/inet.h>
@@ -20,11 +21,28 @@
 /* U+2026 HORIZONTAL ELLIPSIS: what partial mode left out */
 #define ELLIPSIS "\xE2\x80\xA6"
 
+/*
+ * The hmac tokens of recent values: a value seen again (a conversation's
+ * history repeats in every request) costs a lookup, not an HMAC (~12k
+ * instructions).  Direct-mapped; holds values the record holds anyway, and
+ * is wiped when the redactor is freed.
+ */
+#define TOKEN_CACHE_SLOTS 256
+#define TOKEN_CACHE_VALUE 96
+#define TOKEN_CACHE_TOKEN 40
+
+struct token_ent {
+	uint8_t used, entity, len, tlen;
+	char value[TOKEN_CACHE_VALUE];
+	char token[TOKEN_CACHE_TOKEN];
+};
+
 struct redactor {
 	struct detector *det;
 	struct redact_config cfg;
 	EVP_MAC *mac;
 	EVP_MAC_CTX *keyed; /* HMAC-SHA256 initialised with the key; duplicated per token */
+	struct token_ent *tokens; /* [TOKEN_CACHE_SLOTS] */
 };
 
 /* The entity set and modes in force for one record. */
@@ -249,6 +267,11 @@ int redact_new(const struct redact_config *c, const uint8_t key[REDACT_KEY_LEN],
 	if (!r)
 		return -ENOMEM;
 	r->cfg = *c;
+	r->tokens = calloc(TOKEN_CACHE_SLOTS, sizeof(*r->tokens));
+	if (!r->tokens) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	err = detect_new(&r->det);
 	if (err)
 		goto fail;
@@ -275,6 +298,9 @@ void redact_free(struct redactor *r)
 	EVP_MAC_CTX_free(r->keyed); /* OpenSSL clears the key it holds */
 	EVP_MAC_free(r->mac);
 	detect_free(r->det);
+	if (r->tokens)
+		explicit_bzero(r->tokens, TOKEN_CACHE_SLOTS * sizeof(*r->tokens));
+	free(r->tokens);
 	free(r);
 }
 
@@ -429,14 +455,52 @@ static int partial_token(enum detect_entity e, const char *name, const char *v, 
 	return snprintf(buf, size, "[REDACTED:%s]", name);
 }
 
+static struct token_ent *token_slot(const struct redactor *r, enum detect_entity e, const char *v,
+				    size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)e;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)v[i]) * 1099511628211ull;
+	return &r->tokens[(h ^ (h >> 29)) & (TOKEN_CACHE_SLOTS - 1)];
+}
+
+static int hmac_token(const struct redactor *r, enum detect_entity e, const char *name,
+		      const char *value, size_t len, char *buf, size_t size)
+{
+	/* the cache is the redactor's own state, which one thread uses */
+	struct token_ent *t = len <= TOKEN_CACHE_VALUE ? token_slot(r, e, value, len) : NULL;
+	unsigned char mac[32];
+	char norm[512];
+	const char *nv;
+	size_t nn;
+	int err, tl;
+
+	if (t && t->used && t->entity == e && t->len == len && memcmp(t->value, value, len) == 0) {
+		memcpy(buf, t->token, t->tlen + 1u);
+		return t->tlen;
+	}
+	nn = normalise(e, value, len, norm, sizeof(norm), &nv);
+	err = hmac_sha256(r, name, nv, nn, mac);
+	explicit_bzero(norm, sizeof(norm));
+	if (err)
+		return err;
+	tl = snprintf(buf, size, "[%s:%02x%02x%02x%02x]", name, mac[0], mac[1], mac[2], mac[3]);
+	if (t && tl > 0 && tl < TOKEN_CACHE_TOKEN) {
+		t->used = 1;
+		t->entity = (uint8_t)e;
+		t->len = (uint8_t)len;
+		memcpy(t->value, value, len);
+		memcpy(t->token, buf, (size_t)tl + 1);
+		t->tlen = (uint8_t)tl;
+	}
+	return tl;
+}
+
 int redact_token(const struct redactor *r, enum detect_entity e, enum redact_mode m,
 		 const char *value, size_t len, char *buf, size_t size)
 {
-	const char *name = detect_entity_name(e), *nv;
-	unsigned char mac[32];
-	char norm[512];
-	size_t nn;
-	int err;
+	const char *name = detect_entity_name(e);
 
 	if (!r || !name || !buf || (!value && len))
 		return -EINVAL;
@@ -444,13 +508,7 @@ int redact_token(const struct redactor *r, enum detect_entity e, enum redact_mod
 		return -ENOSPC;
 	switch (m) {
 	case REDACT_HMAC:
-		nn = normalise(e, value, len, norm, sizeof(norm), &nv);
-		err = hmac_sha256(r, name, nv, nn, mac);
-		explicit_bzero(norm, sizeof(norm));
-		if (err)
-			return err;
-		return snprintf(buf, size, "[%s:%02x%02x%02x%02x]", name, mac[0], mac[1], mac[2],
-				mac[3]);
+		return hmac_token(r, e, name, value, len, buf, size);
 	case REDACT_PARTIAL:
 		return partial_token(e, name, value, len, buf, size);
 	default:
@@ -578,6 +636,36 @@ static int scan(const struct redactor *r, const struct policy *p, const char *s,
 }
 
 /*
+ * The first scan of a record's own string: the rules engine may have
+ * scanned it already, with INVISIBLE_UNICODE on top of p's entities.  Its
+ * matches are ours exactly when it found no invisible character (no parser
+ * reads that bit, and a short text holds nothing else); otherwise, or when
+ * the memo does not know the string, scan.
+ */
+static int scan_first(const struct redactor *r, const struct policy *p, const char *s, size_t n,
+		      const struct detect_memo *memo, struct matches *ml)
+{
+	const struct detect_match *mm;
+	size_t k;
+
+	if (memo && detect_memo_find(memo, s, n, p->mask | DETECT_BIT(DETECT_INVISIBLE_UNICODE),
+				     &mm, &k) == 0) {
+		size_t i;
+
+		for (i = 0; i < k; i++)
+			if (mm[i].entity == DETECT_INVISIBLE_UNICODE)
+				break;
+		if (i == k) {
+			ml->n = 0;
+			for (i = 0; i < k && !ml->err; i++)
+				collect(&mm[i], ml);
+			return ml->err;
+		}
+	}
+	return scan(r, p, s, n, ml);
+}
+
+/*
  * A JSON member named like a credential ("api_key": "...") whose value,
  * once the detectors have run, still looks like one: the value is a secret
  * by its name, though the name is not in the text.
@@ -611,7 +699,8 @@ static int redact_member(const struct redactor *r, const struct policy *p, const
  * member name the string is the value of.  Same returns as redact_text.
  */
 static int redact_buf(const struct redactor *r, const struct policy *p, const char *s, size_t n,
-		      const char *key, char **out, size_t *out_len, unsigned *counts)
+		      const char *key, const struct detect_memo *memo, char **out, size_t *out_len,
+		      unsigned *counts)
 {
 	struct matches ml = { .cap = 8 };
 	bool drop = false;
@@ -620,7 +709,7 @@ static int redact_buf(const struct redactor *r, const struct policy *p, const ch
 	*out = NULL;
 	*out_len = 0;
 	ml.m = ml.inline_m;
-	rc = scan(r, p, s, n, &ml);
+	rc = scan_first(r, p, s, n, memo, &ml);
 	if (!rc && ml.n)
 		rc = apply(r, p, s, n, &ml, out, out_len, counts, &drop);
 	/*
@@ -674,7 +763,7 @@ int redact_text(struct redactor *r, const char *text, size_t len,
 	if (!r || !out || !out_len || (!text && len))
 		return -EINVAL;
 	policy_of(r, override, &p);
-	return redact_buf(r, &p, text, len, NULL, out, out_len, counts);
+	return redact_buf(r, &p, text, len, NULL, NULL, out, out_len, counts);
 }
 
 /* ---- records ---- */
@@ -722,6 +811,7 @@ static bool metadata_key(const char *k)
 
 struct walk {
 	const struct redactor *r;
+	const struct detect_memo *memo; /* the rules' scans of this record, or NULL */
 	struct policy p;
 	unsigned counts[DETECT_ENTITY_COUNT];
 };
@@ -743,8 +833,8 @@ static int walk_string(struct walk *w, json_t *v, const char *key, json_t **repl
 {
 	char *out;
 	size_t len;
-	int rc = redact_buf(w->r, &w->p, json_string_value(v), json_string_length(v), key, &out,
-			    &len, w->counts);
+	int rc = redact_buf(w->r, &w->p, json_string_value(v), json_string_length(v), key, w->memo,
+			    &out, &len, w->counts);
 
 	if (rc == 1) {
 		*repl = string_of(out, len);
@@ -768,7 +858,7 @@ static int walk_integer(struct walk *w, json_t *v, json_t **repl, bool *drop)
 	if (x > -100000000 && x < 100000000)
 		return 0; /* under 9 digits: nothing to find */
 	n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, x);
-	rc = redact_buf(w->r, &w->p, buf, (size_t)n, NULL, &out, &len, w->counts);
+	rc = redact_buf(w->r, &w->p, buf, (size_t)n, NULL, NULL, &out, &len, w->counts);
 	if (rc == 1) {
 		*repl = string_of(out, len);
 		rc = *repl ? 0 : -ENOMEM;
@@ -812,7 +902,7 @@ static int walk_key(struct walk *w, const char *k, struct rename **rn, size_t *n
 	char *out;
 	size_t len;
 	struct rename *grown;
-	int rc = redact_buf(w->r, &w->p, k, strlen(k), NULL, &out, &len, w->counts);
+	int rc = redact_buf(w->r, &w->p, k, strlen(k), NULL, NULL, &out, &len, w->counts);
 
 	if (rc <= 0)
 		return rc;
@@ -946,7 +1036,8 @@ static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bo
 		*drop = true; /* not ours, not readable: not kept */
 		return 0;
 	}
-	rc = redact_buf(w->r, &w->p, (const char *)raw, (size_t)n, NULL, &out, &len, w->counts);
+	rc = redact_buf(w->r, &w->p, (const char *)raw, (size_t)n, NULL, NULL, &out, &len,
+			w->counts);
 	free(raw);
 	if (rc == 1) {
 		repl = base64_json_string((const unsigned char *)out, len);
@@ -961,6 +1052,12 @@ static int walk_base64(struct walk *w, json_t *o, const char *key, json_t *v, bo
 
 int redact_record(struct redactor *r, json_t *rec, const struct redact_policy *override)
 {
+	return redact_record_memo(r, rec, override, NULL);
+}
+
+int redact_record_memo(struct redactor *r, json_t *rec, const struct redact_policy *override,
+		       const struct detect_memo *memo)
+{
 	json_t *attrs = json_object_get(rec, "attributes"),
 	       *alerts = json_object_get(rec, "alerts");
 	json_t *counts;
@@ -971,6 +1068,8 @@ int redact_record(struct redactor *r, json_t *rec, const struct redact_policy *o
 		return -EINVAL;
 	memset(&w, 0, sizeof(w));
 	w.r = r;
+	if (memo && detect_memo_record(memo) == rec)
+		w.memo = memo;
 	policy_of(r, override, &w.p);
 	if (json_is_object(attrs))
 		rc = walk_object(&w, attrs, 0);

@@ -89,6 +89,16 @@ const struct detector *redact_detector(const struct redactor *r);
  */
 int redact_record(struct redactor *r, json_t *rec, const struct redact_policy *override);
 
+struct detect_memo;
+/*
+ * redact_record, taking the matches of strings the rules engine already
+ * scanned from memo (rules_detect_memo(), filled by rules_eval on this same
+ * record, unchanged since; ignored when it describes another record).  The
+ * result is the same as redact_record's; only scans are saved.
+ */
+int redact_record_memo(struct redactor *r, json_t *rec, const struct redact_policy *override,
+		       const struct detect_memo *memo);
+
 /*
  * Redacts len bytes of text.  Returns 0 when nothing matched (*out NULL),
  * 1 with *out a malloc'd NUL-terminated copy (*out_len bytes), 2 when a

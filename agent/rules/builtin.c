@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "redact/detect.h"
+#include "redact/memo.h"
 #include "redact/redact.h"
 #include "rules/rules.h"
 
@@ -87,24 +88,45 @@ static int on_match(const struct detect_match *m, void *ctx)
 	return 0;
 }
 
+static int det_ready(void)
+{
+	return det ? 0 : detect_new(&det);
+}
+
+int builtin_scan_part(struct detect_memo *memo, const char *text, size_t len, uint32_t *per_entity)
+{
+	const struct detect_match *m;
+	size_t n;
+	int rc = det_ready();
+
+	if (!rc)
+		rc = detect_memo_scan(memo, det, text, len, DETECT_ALL_ENTITIES, &m, &n);
+	for (size_t i = 0; !rc && i < n; i++)
+		on_match(&m[i], per_entity);
+	return rc;
+}
+
+void builtin_counts(const uint32_t *per_entity, uint32_t *counts)
+{
+	for (size_t i = 0; i < N_NAMES; i++)
+		counts[i] = per_entity[names[i].e];
+}
+
 int builtin_scan(const char *text, size_t len, uint32_t *counts)
 {
 	uint32_t per_entity[DETECT_ENTITY_COUNT] = { 0 };
 	int rc;
 
 	memset(counts, 0, N_NAMES * sizeof(*counts));
-	if (!det) {
-		rc = detect_new(&det);
-		if (rc)
-			return rc;
-	}
+	rc = det_ready();
+	if (rc)
+		return rc;
 	if (len == 0)
 		return 0;
 	rc = detect_scan(det, text, len, DETECT_ALL_ENTITIES, on_match, per_entity);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < N_NAMES; i++)
-		counts[i] = per_entity[names[i].e];
+	builtin_counts(per_entity, counts);
 	return 0;
 }
 

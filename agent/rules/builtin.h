@@ -27,4 +27,15 @@ int builtin_by_entity(const char *entity);
  */
 int builtin_scan(const char *text, size_t len, uint32_t *counts);
 
+struct detect_memo;
+/*
+ * Adds the findings in one string of the record (a part of a content
+ * field) to per_entity[DETECT_ENTITY_COUNT] (each capped at UINT16_MAX),
+ * scanning through memo so that redaction need not scan the string again.
+ * 0 or -ENOMEM.
+ */
+int builtin_scan_part(struct detect_memo *memo, const char *text, size_t len, uint32_t *per_entity);
+/* Per-entity counts to counts[0..builtin_count()). */
+void builtin_counts(const uint32_t *per_entity, uint32_t *counts);
+
 #endif

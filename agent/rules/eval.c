@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Evaluating conditions on one record.  Content fields are built from the
- * record once, scanned once by the rule set's Hyperscan database, and
- * detector results are confirmed (PCRE2, in windows around candidates)
- * only when a condition asks, then cached for the record.
+ * record once, scanned once by the Hyperscan database of that field's
+ * patterns, and detector results are confirmed (PCRE2, in windows around
+ * candidates) only when a condition asks, then cached for the record.  The
+ * built-in detectors scan the record's strings once, through a memo that
+ * redaction reuses (redact/memo.h).
  */
 #include <errno.h>
 #include <math.h>
@@ -11,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "redact/memo.h"
 #include "rules/builtin.h"
 #include "rules/internal.h"
 
@@ -37,6 +41,8 @@ int eval_state_init(struct rules *r)
 	e->windows = malloc(MATCH_MAX_CANDIDATES * sizeof(*e->windows));
 	if (!e->det_count || !e->builtin_counts || !e->pat_result || !e->windows)
 		return -ENOMEM;
+	if (detect_memo_new(&e->memo))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -53,6 +59,7 @@ void eval_state_free(struct rules *r)
 	free(e->builtin_counts);
 	free(e->pat_result);
 	free(e->windows);
+	detect_memo_free(e->memo);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -66,10 +73,30 @@ void eval_begin(struct rules *r, json_t *rec, struct rules_stats *st)
 	memset(e->det_count, 0xff, (r->n_dets ? r->n_dets : 1) * CF_MAX * sizeof(*e->det_count));
 	memset(e->pat_result, 0xff, (r->m.n_pats ? r->m.n_pats : 1) * sizeof(*e->pat_result));
 	e->rec = rec;
+	detect_memo_reset(e->memo, rec);
 	e->st = st;
 	e->err = 0;
 	e->overlap_state = -1;
 	e->n_fired = 0;
+}
+
+uint64_t eval_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t prof_start(const struct rules *r)
+{
+	return r->profiling ? eval_now_ns() : 0;
+}
+
+static void prof_end(struct rules *r, enum prof_stage st, enum content_field cf, uint64_t t0)
+{
+	if (r->profiling)
+		r->ev.stage_ns[st][cf] += eval_now_ns() - t0;
 }
 
 static void set_err(struct eval_state *e, int err)
@@ -83,6 +110,7 @@ static const struct dynbuf *content(struct rules *r, enum content_field cf)
 {
 	struct eval_state *e = &r->ev;
 	const struct dynbuf *src = NULL;
+	uint64_t t0;
 	int err;
 
 	if (e->built[cf])
@@ -93,7 +121,9 @@ static const struct dynbuf *content(struct rules *r, enum content_field cf)
 		src = content(r, CF_RESPONSE);
 	else if (cf == CF_TOOL_ARGUMENTS_DECODED)
 		src = content(r, CF_TOOL_ARGUMENTS);
+	t0 = prof_start(r);
 	err = fields_content(e->rec, cf, &e->text[cf], src);
+	prof_end(r, PS_CONTENT, cf, t0);
 	if (err)
 		set_err(e, err);
 	e->built[cf] = true;
@@ -106,8 +136,11 @@ static struct match_scan *scanned(struct rules *r, enum content_field cf)
 	const struct dynbuf *t = content(r, cf);
 
 	if (!e->scanned[cf]) {
-		int err = matcher_scan(&r->m, t->buf ? t->buf : "", t->len, &e->scan[cf]);
+		struct matcher *m = r->per_field ? &r->mf[cf] : &r->m;
+		uint64_t t0 = prof_start(r);
+		int err = matcher_scan(m, t->buf ? t->buf : "", t->len, &e->scan[cf]);
 
+		prof_end(r, PS_SCAN, cf, t0);
 		if (err)
 			set_err(e, err);
 		if (e->st)
@@ -195,15 +228,42 @@ static size_t add_windows(struct rules *r, const struct match_scan *sc, int pat,
 	return n;
 }
 
+static int scan_part(const char *s, size_t len, void *ctx)
+{
+	struct eval_state *e = ctx;
+
+	return builtin_scan_part(e->memo, s, len, e->per_entity);
+}
+
+/*
+ * The built-ins over a content field.  A field made of the record's own
+ * strings is scanned string by string, through the memo: the redaction
+ * then reuses each string's matches, the strings prompt shares with
+ * user_prompt and system_prompt are scanned once, and what a rule counts is
+ * what redaction replaces.  The decoded fields are texts of their own.
+ */
 static uint32_t builtin_on(struct rules *r, int b, enum content_field cf)
 {
 	struct eval_state *e = &r->ev;
 	uint32_t *counts = e->builtin_counts + (size_t)cf * builtin_count();
 
 	if (!e->builtin_done[cf]) {
-		const struct dynbuf *t = content(r, cf);
-		int err = builtin_scan(t->buf ? t->buf : "", t->len, counts);
+		uint64_t t0;
+		int err;
 
+		if (cf == CF_PROMPT_DECODED || cf == CF_RESPONSE_DECODED ||
+		    cf == CF_TOOL_ARGUMENTS_DECODED) {
+			const struct dynbuf *t = content(r, cf);
+
+			t0 = prof_start(r);
+			err = builtin_scan(t->buf ? t->buf : "", t->len, counts);
+		} else {
+			t0 = prof_start(r);
+			memset(e->per_entity, 0, sizeof(e->per_entity));
+			err = fields_parts(e->rec, cf, scan_part, e);
+			builtin_counts(e->per_entity, counts);
+		}
+		prof_end(r, PS_BUILTIN, cf, t0);
 		if (err)
 			set_err(e, err);
 		e->builtin_done[cf] = true;
@@ -218,6 +278,7 @@ static uint32_t det_count(struct rules *r, int di, enum content_field cf)
 	const struct rdet *d = &r->dets[di];
 	int32_t *slot = &e->det_count[(size_t)cf * r->n_dets + (size_t)di];
 	uint32_t c = 0;
+	uint64_t t0;
 
 	if (*slot >= 0)
 		return (uint32_t)*slot;
@@ -258,7 +319,9 @@ static uint32_t det_count(struct rules *r, int di, enum content_field cf)
 			e->windows[0] = (struct window){ 0, t->len };
 			n = 1;
 		}
+		t0 = prof_start(r);
 		c = confirm(r, d->re, t->buf, t->len, e->windows, n, COUNT_CAP);
+		prof_end(r, PS_CONFIRM, cf, t0);
 		break;
 	}
 	}
@@ -564,6 +627,7 @@ static bool content_pattern(struct rules *r, const struct cnode *n)
 	const struct dynbuf *t;
 	size_t k = 0;
 	bool whole = false;
+	uint64_t t0;
 
 	if (e->pat_result[n->pat] >= 0)
 		return e->pat_result[n->pat];
@@ -578,7 +642,9 @@ static bool content_pattern(struct rules *r, const struct cnode *n)
 		e->windows[0] = (struct window){ 0, t->len };
 		k = 1;
 	}
+	t0 = prof_start(r);
 	e->pat_result[n->pat] = confirm(r, n->re, t->buf, t->len, e->windows, k, 1) > 0;
+	prof_end(r, PS_CONFIRM, cf, t0);
 	return e->pat_result[n->pat];
 }
 
@@ -590,10 +656,12 @@ static bool overlap(struct rules *r, double *out)
 	if (e->overlap_state < 0) {
 		const struct dynbuf *sys = content(r, CF_SYSTEM_PROMPT);
 		const struct dynbuf *resp = content(r, CF_RESPONSE);
+		uint64_t t0 = prof_start(r);
 		int rc = 0;
 
 		if (sys->len && resp->len)
 			rc = fields_overlap(sys->buf, sys->len, resp->buf, resp->len, &e->overlap);
+		prof_end(r, PS_OVERLAP, CF_RESPONSE, t0);
 		if (rc < 0)
 			set_err(e, rc);
 		e->overlap_state = rc > 0;

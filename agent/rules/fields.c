@@ -2,6 +2,7 @@
 #include "fields.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,26 +227,60 @@ json_t *fields_attr(json_t *rec, int id, const char *name)
 	return json_object_get(json_object_get(rec, "attributes"), name);
 }
 
+/* Where the parts of a content field go: into one text (b), or one by one
+ * to fn, cut where the text would be. */
+struct sink {
+	struct dynbuf *b;
+	fields_part_fn fn;
+	void *ctx;
+	size_t used; /* fn: the length the text would have */
+	bool cut;
+};
+
+static bool sink_full(const struct sink *k)
+{
+	return k->b ? k->b->truncated : k->cut;
+}
+
 /* Appends a part, after a newline when it is not the first; a cut at the
  * cap is not an error. */
-static int put(struct dynbuf *b, const char *s, size_t n)
+static int put(struct sink *k, const char *s, size_t n)
 {
-	int err = b->len ? dynbuf_append(b, "\n", 1) : 0;
+	struct dynbuf *b = k->b;
+	int err;
 
-	if (!err)
-		err = dynbuf_append(b, s, n);
-	return err == -E2BIG ? 0 : err;
+	if (b) {
+		err = b->len ? dynbuf_append(b, "\n", 1) : 0;
+		if (!err)
+			err = dynbuf_append(b, s, n);
+		return err == -E2BIG ? 0 : err;
+	}
+	if (k->cut)
+		return 0;
+	if (k->used) {
+		if (k->used + 1 > CONTENT_FIELD_CAP) {
+			k->cut = true;
+			return 0;
+		}
+		k->used++;
+	}
+	if (n > CONTENT_FIELD_CAP - k->used) {
+		n = CONTENT_FIELD_CAP - k->used;
+		k->cut = true;
+	}
+	k->used += n;
+	return n ? k->fn(s, n, k->ctx) : 0;
 }
 
 /* The string leaves of a JSON value (tool arguments, tool results). */
-static int put_strings(struct dynbuf *b, const json_t *v, int depth)
+static int put_strings(struct sink *b, const json_t *v, int depth)
 {
 	const char *k;
 	json_t *x;
 	size_t i;
 	int err = 0;
 
-	if (depth > 32 || b->truncated)
+	if (depth > 32 || sink_full(b))
 		return 0;
 	if (json_is_string(v))
 		return put(b, json_string_value(v), json_string_length(v));
@@ -268,7 +303,7 @@ static int put_strings(struct dynbuf *b, const json_t *v, int depth)
 enum part_pick { PICK_TEXT, PICK_TOOL_NAME, PICK_TOOL_ARGS, PICK_TOOL_RESPONSE };
 
 /* Appends what pick selects from a parts array. */
-static int put_parts(struct dynbuf *b, const json_t *parts, enum part_pick pick)
+static int put_parts(struct sink *b, const json_t *parts, enum part_pick pick)
 {
 	json_t *p;
 	size_t i;
@@ -304,7 +339,7 @@ static int put_parts(struct dynbuf *b, const json_t *parts, enum part_pick pick)
 }
 
 /* Messages of a role (NULL: all roles) and of a pick. */
-static int put_messages(struct dynbuf *b, const json_t *msgs, const char *role, enum part_pick pick)
+static int put_messages(struct sink *b, const json_t *msgs, const char *role, enum part_pick pick)
 {
 	json_t *m;
 	size_t i;
@@ -381,41 +416,30 @@ static int decode_run(const char *s, size_t n, struct dynbuf *out)
 
 static int decode_pass(const char *text, size_t len, size_t min_run, struct dynbuf *out)
 {
+	const unsigned char *t = (const unsigned char *)text;
 	size_t i = 0, runs = 0;
 	int err = 0;
 
+	/* i is always where a run may start (0, or after a byte outside the
+	 * alphabet): the last such byte in [i, i + min_run) moves i past it,
+	 * and without one, a run of min_run starts at i */
 	while (i + min_run <= len && !out->truncated && runs < 64) {
-		size_t j, p = i + min_run - 1;
+		size_t j, q = i + min_run;
 
-		/* a run of min_run starting in [i, p] covers p: when p is not in
-		 * the alphabet, none does, and the next min_run bytes are skipped */
-		if (!b64_vals[(unsigned char)text[p]]) {
-			i = p + 1;
-			continue;
-		}
-		while (p > i && b64_vals[(unsigned char)text[p - 1]])
-			p--;
-		i = p;
-		if (i + min_run > len)
-			break;
-		j = i + min_run;
-		while (j > i && b64_vals[(unsigned char)text[j - 1]])
-			j--;
-		if (j > i) {
-			/* a byte outside the alphabet before i + min_run: no run here */
-			i = j;
+		while (q > i && b64_vals[t[q - 1]])
+			q--;
+		if (q > i) {
+			i = q;
 			continue;
 		}
 		j = i + min_run;
-		while (j < len && b64_vals[(unsigned char)text[j]])
+		while (j < len && b64_vals[t[j]])
 			j++;
-		if (j - i >= min_run) {
-			/* at most 1 MiB of one run: the rest is rarely text */
-			err = decode_run(text + i, j - i > (1u << 20) ? (1u << 20) : j - i, out);
-			if (err)
-				return err;
-			runs++;
-		}
+		/* at most 1 MiB of one run: the rest is rarely text */
+		err = decode_run(text + i, j - i > (1u << 20) ? (1u << 20) : j - i, out);
+		if (err)
+			return err;
+		runs++;
 		i = j;
 	}
 	return 0;
@@ -440,8 +464,8 @@ int fields_decode_base64(const char *text, size_t len, size_t min_run, struct dy
 	return err;
 }
 
-int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
-		   const struct dynbuf *source)
+/* The parts of a content field that is built from the messages. */
+static int put_field(json_t *rec, enum content_field cf, struct sink *b)
 {
 	json_t *a = json_object_get(rec, "attributes");
 	json_t *sys = json_object_get(a, "gen_ai.system_instructions");
@@ -449,7 +473,6 @@ int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
 	json_t *out = json_object_get(a, "gen_ai.output.messages");
 	int err = 0;
 
-	dynbuf_reset(b);
 	switch (cf) {
 	case CF_PROMPT:
 		err = put_parts(b, sys, PICK_TEXT);
@@ -481,6 +504,20 @@ int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
 	case CF_TOOL_RESPONSE:
 		err = put_messages(b, in, NULL, PICK_TOOL_RESPONSE);
 		break;
+	default:
+		return -EINVAL;
+	}
+	return err;
+}
+
+int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
+		   const struct dynbuf *source)
+{
+	struct sink k = { .b = b };
+	int err = 0;
+
+	dynbuf_reset(b);
+	switch (cf) {
 	case CF_PROMPT_DECODED:
 	case CF_RESPONSE_DECODED:
 	case CF_TOOL_ARGUMENTS_DECODED:
@@ -488,48 +525,92 @@ int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
 			err = fields_decode_base64(source->buf, source->len, 32, b);
 		break;
 	default:
-		return -EINVAL;
+		err = put_field(rec, cf, &k);
+		break;
 	}
 	return err == -E2BIG ? 0 : err;
+}
+
+int fields_parts(json_t *rec, enum content_field cf, fields_part_fn fn, void *ctx)
+{
+	struct sink k = { .fn = fn, .ctx = ctx };
+
+	return put_field(rec, cf, &k);
 }
 
 #define SHINGLE_WORDS 6
 #define MAX_SHINGLES 8192
 #define ROLL_BASE 0x100000001b3ull
 
+/* A random 64-bit value per word byte (letters folded to lower case,
+ * digits, any byte of a UTF-8 sequence); 0 for the bytes between words. */
+static uint64_t word_tab[256];
+static pthread_once_t word_tab_once = PTHREAD_ONCE_INIT;
+
+static void word_tab_init(void)
+{
+	uint64_t x = 0x243f6a8885a308d3ull, lower[256];
+
+	for (int c = 0; c < 256; c++) {
+		/* splitmix64: fixed, so hashes do not change from run to run */
+		uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		lower[c] = (z ^ (z >> 31)) | 1;
+	}
+	for (int c = 0; c < 256; c++) {
+		if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))
+			word_tab[c] = lower[c];
+		else if (c >= 'A' && c <= 'Z')
+			word_tab[c] = lower[c | 32];
+	}
+}
+
+#define WORD_CHUNK 1024
+
 /* Calls fn for the hash of each shingle of text (a rolling hash over word
- * hashes: O(1) a word); stops when fn returns non-zero. */
+ * hashes: O(1) a word); stops when fn returns non-zero.  The whole response
+ * is hashed, so the byte loop has no branch that depends on the text (a
+ * word boundary every few bytes was a misprediction each): word hashes
+ * (cyclic polynomial over a table) are computed and stored unconditionally,
+ * a word's slot kept only where the word ends. */
 static void shingles(const char *t, size_t n, int (*fn)(uint64_t, void *), void *ctx)
 {
-	uint64_t ring[SHINGLE_WORDS], roll = 0, top = 1;
-	size_t words = 0, i = 0;
+	const unsigned char *u = (const unsigned char *)t;
+	uint64_t ring[SHINGLE_WORDS], roll = 0, top = 1, h = 0, prev = 0;
+	uint64_t hw[WORD_CHUNK + 1];
+	size_t words = 0;
 
+	pthread_once(&word_tab_once, word_tab_init);
 	for (int k = 1; k < SHINGLE_WORDS; k++)
 		top *= ROLL_BASE;
-	while (i < n) {
-		uint64_t h = 1469598103934665603ull;
-		size_t start;
+	for (size_t i = 0; i < n || prev;) {
+		size_t end = n - i > WORD_CHUNK ? i + WORD_CHUNK : n, nw = 0;
 
-		while (i < n && !((unsigned char)t[i] >= 0x80 || (t[i] >= '0' && t[i] <= '9') ||
-				  ((t[i] | 32) >= 'a' && (t[i] | 32) <= 'z')))
-			i++;
-		start = i;
-		while (i < n && ((unsigned char)t[i] >= 0x80 || (t[i] >= '0' && t[i] <= '9') ||
-				 ((t[i] | 32) >= 'a' && (t[i] | 32) <= 'z'))) {
-			unsigned char c = (unsigned char)t[i++];
+		for (; i < end; i++) {
+			uint64_t c = word_tab[u[i]];
 
-			if (c < 0x80)
-				c |= 32;
-			h = (h ^ c) * 1099511628211ull;
+			hw[nw] = h;
+			nw += prev && !c; /* a word ended before byte i */
+			h = c ? ((h << 1) | (h >> 63)) ^ c : 0;
+			prev = c;
 		}
-		if (i == start)
-			break;
-		if (words >= SHINGLE_WORDS)
-			roll -= ring[words % SHINGLE_WORDS] * top;
-		roll = roll * ROLL_BASE + h;
-		ring[words % SHINGLE_WORDS] = h;
-		if (++words >= SHINGLE_WORDS && fn(roll | 1, ctx))
-			return;
+		if (i == n && prev) {
+			hw[nw++] = h; /* the last word ends with the text */
+			prev = 0;
+		}
+		for (size_t k = 0; k < nw; k++) {
+			uint64_t w = hw[k] * 0x9e3779b97f4a7c15ull;
+
+			w ^= w >> 31;
+			if (words >= SHINGLE_WORDS)
+				roll -= ring[words % SHINGLE_WORDS] * top;
+			roll = roll * ROLL_BASE + w;
+			ring[words % SHINGLE_WORDS] = w;
+			if (++words >= SHINGLE_WORDS && fn(roll | 1, ctx))
+				return;
+		}
 	}
 }
 
@@ -579,9 +660,16 @@ static int probe(uint64_t h, void *ctx)
 
 int fields_overlap(const char *sys, size_t sn, const char *resp, size_t rn, double *pct)
 {
-	struct shingle_set s = { .mask = 4 * MAX_SHINGLES - 1 };
+	/* a shingle ends a word and a word takes two bytes (one a separator):
+	 * the table is sized to what sys can hold, load at most 1/4, so that a
+	 * short system prompt costs a small allocation, not 288 KiB of zeroes */
+	size_t most = sn / 2 + 1 < MAX_SHINGLES ? sn / 2 + 1 : MAX_SHINGLES, slots = 64;
+	struct shingle_set s = { 0 };
 	int rc = 0;
 
+	while (slots < 4 * most)
+		slots *= 2;
+	s.mask = slots - 1;
 	s.v = calloc(s.mask + 1, sizeof(*s.v));
 	s.seen = calloc(s.mask + 1, 1);
 	if (!s.v || !s.seen) {

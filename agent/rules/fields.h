@@ -67,6 +67,16 @@ json_t *fields_attr(json_t *rec, int id, const char *name);
 int fields_content(json_t *rec, enum content_field cf, struct dynbuf *b,
 		   const struct dynbuf *source);
 
+/* Receives one part of a content field; non-zero stops the walk (returned). */
+typedef int (*fields_part_fn)(const char *s, size_t len, void *ctx);
+/*
+ * Calls fn for each part (a JSON string of rec) of content field cf, in
+ * the order fields_content joins them, cut where its text would be cut:
+ * the text is the parts joined with '\n'.  Not for the decoded fields
+ * (-EINVAL).  0, or what fn returned.
+ */
+int fields_parts(json_t *rec, enum content_field cf, fields_part_fn fn, void *ctx);
+
 /*
  * The percentage (0..100) of the distinct 6-word shingles of sys (words:
  * runs of letters and digits, ASCII case folded) that also occur in resp.

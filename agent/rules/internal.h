@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redact/detect.h"
 #include "rules/arena.h"
 #include "rules/cond.h"
 #include "rules/fields.h"
@@ -100,6 +101,16 @@ struct window {
 	size_t start, end;
 };
 
+/* Where evaluation time goes (profiling), per content field. */
+enum prof_stage {
+	PS_CONTENT, /* building a field's text from the record (base64 decoding included) */
+	PS_SCAN, /* the rule set's Hyperscan database over it */
+	PS_BUILTIN, /* the built-in detectors (the scan redaction then reuses) */
+	PS_CONFIRM, /* PCRE2 confirming regex candidates */
+	PS_OVERLAP, /* response.system_prompt_overlap */
+	PS_MAX
+};
+
 /* Per-evaluation scratch, kept between records to avoid allocations. */
 struct eval_state {
 	struct dynbuf text[CF_MAX];
@@ -107,11 +118,14 @@ struct eval_state {
 	struct match_scan scan[CF_MAX]; /* Hyperscan candidates of each field */
 	int32_t *det_count; /* [CF_MAX][n_dets], -1 unknown */
 	uint32_t *builtin_counts; /* [CF_MAX][builtin_count()] */
+	uint32_t per_entity[DETECT_ENTITY_COUNT]; /* a field's findings, being summed */
+	struct detect_memo *memo; /* the built-ins' matches per string of the record */
 	int8_t *pat_result; /* [n_pats] content contains/matches, -1 unknown */
 	struct window *windows; /* [MATCH_MAX_CANDIDATES] */
 	struct dynbuf tmp; /* lower-cased copies (icontains) */
 	int overlap_state; /* -1 unknown, 0 absent, 1 overlap holds the value */
 	double overlap;
+	uint64_t stage_ns[PS_MAX][CF_MAX]; /* profiling */
 	const char *fired[16]; /* detectors found true in the rule being evaluated */
 	size_t n_fired;
 	json_t *rec;
@@ -125,13 +139,18 @@ struct rules {
 	size_t n_rules;
 	struct rdet *dets;
 	size_t n_dets;
-	struct matcher m;
+	struct matcher m; /* every pattern: what rules check validates */
+	/* per content field, only the patterns conditions test on it (a field
+	 * scanned for a few patterns goes faster); when !per_field, m serves */
+	struct matcher mf[CF_MAX];
+	bool per_field;
 	struct rx_env rx;
 	struct eval_state ev;
 	struct cnode **macro_roots;
 	size_t n_macro_roots;
 	size_t n_files;
 	bool profiling;
+	bool profile_alone; /* each rule with fresh per-record caches: its own cost */
 };
 
 /* eval.c */
@@ -142,6 +161,7 @@ bool eval_cond(struct rules *r, const struct cnode *n);
 void eval_begin(struct rules *r, json_t *rec, struct rules_stats *st);
 /* The rendered message of rule ru on the current record (malloc'd). */
 char *eval_render(struct rules *r, const struct rule *ru);
+uint64_t eval_now_ns(void);
 /* Minimal glob (*, ?, [...]) in O(len(p) * len(s)). */
 bool glob_match(const char *p, size_t pn, const char *s, size_t sn);
 

@@ -2537,6 +2537,100 @@ static void free_codes(struct rules *r, const struct cnode *n, int depth)
 	}
 }
 
+/* ---- one Hyperscan database per content field ---- */
+
+#define ALL_CONTENT \
+	((1u << CF_PROMPT) | (1u << CF_RESPONSE) | (1u << CF_TOOL_ARGUMENTS)) /* eval.c count_in */
+
+/* Marks detector di's patterns as tested on the fields in cfs. */
+static void mark_det(const struct rules *r, int di, unsigned cfs, uint16_t *use, int depth)
+{
+	const struct rdet *d;
+
+	if (di < 0 || (size_t)di >= r->n_dets || depth > 64)
+		return;
+	d = &r->dets[di];
+	if (d->kind == DK_GROUP) {
+		for (size_t i = 0; i < d->n_members; i++)
+			mark_det(r, d->members[i], cfs, use, depth + 1);
+		return;
+	}
+	if (d->kind != DK_REGEX && d->kind != DK_LITERAL)
+		return;
+	for (size_t i = 0; i < d->n_pats; i++)
+		if (d->pats[i] >= 0 && (size_t)d->pats[i] < r->m.n_pats)
+			use[d->pats[i]] |= (uint16_t)cfs;
+}
+
+/* Marks what a condition tests with the matcher, on which content fields
+ * (eval.c: scanned() from det_count and content_pattern). */
+static void mark_tree(const struct rules *r, const struct cnode *n, uint16_t *use, int depth)
+{
+	for (; n && depth <= 4 * MAX_TREE_DEPTH; depth++) {
+		switch (n->kind) {
+		case CN_AND:
+		case CN_OR:
+			mark_tree(r, n->b, use, depth + 1);
+			n = n->a;
+			continue;
+		case CN_NOT:
+			n = n->a;
+			continue;
+		case CN_MACRO:
+			n = n->target;
+			continue;
+		case CN_DETECTOR:
+		case CN_COUNT:
+			if (n->fid < 0)
+				mark_det(r, n->det, ALL_CONTENT, use, 0);
+			else if (FIELD_IS_CONTENT(n->fid) && FIELD_CF(n->fid) < CF_MAX)
+				mark_det(r, n->det, 1u << FIELD_CF(n->fid), use, 0);
+			return;
+		case CN_CMP:
+			if (FIELD_IS_CONTENT(n->fid) && FIELD_CF(n->fid) < CF_MAX && n->pat >= 0 &&
+			    (size_t)n->pat < r->m.n_pats)
+				use[n->pat] |= (uint16_t)(1u << FIELD_CF(n->fid));
+			return;
+		default:
+			return;
+		}
+	}
+}
+
+/*
+ * Builds r->mf: each content field is scanned with the patterns its
+ * conditions test, not all of them.  Best effort: on any failure the full
+ * database serves every field, as before.
+ */
+static void build_field_matchers(struct ld *l, struct rules *r)
+{
+	uint16_t *use;
+	bool *take;
+	int cf;
+
+	if (!r->m.db || r->m.n_pats == 0)
+		return;
+	use = calloc(r->m.n_pats, sizeof(*use));
+	take = calloc(r->m.n_pats, sizeof(*take));
+	if (!use || !take)
+		goto cleanup;
+	for (size_t i = 0; i < r->n_rules; i++)
+		mark_tree(r, r->rules[i].cond, use, 0);
+	for (cf = 0; cf < CF_MAX; cf++) {
+		for (size_t i = 0; i < r->m.n_pats; i++)
+			take[i] = use[i] & (1u << cf);
+		if (matcher_build_subset(&l->spec, take, &r->mf[cf]))
+			break;
+	}
+	r->per_field = cf == CF_MAX;
+	if (!r->per_field)
+		for (cf = 0; cf < CF_MAX; cf++)
+			matcher_free(&r->mf[cf]);
+cleanup:
+	free(use);
+	free(take);
+}
+
 void rules_free(struct rules *r)
 {
 	if (!r)
@@ -2549,6 +2643,8 @@ void rules_free(struct rules *r)
 	for (size_t i = 0; i < r->n_dets; i++)
 		pcre2_code_free(r->dets[i].re);
 	matcher_free(&r->m);
+	for (int cf = 0; cf < CF_MAX; cf++)
+		matcher_free(&r->mf[cf]);
 	rx_env_free(&r->rx);
 	arena_free(&r->arena);
 	free(r);
@@ -2618,6 +2714,8 @@ static int compile_all(struct ld *l0, struct rules **out)
 		else if (rc == -ENOMEM)
 			goto oom;
 	}
+	if (d->n == 0)
+		build_field_matchers(&l, r);
 	if (d->n == 0 && (rx_env_init(&r->rx) || eval_state_init(r)))
 		goto oom;
 	if (d->n) {

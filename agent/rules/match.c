@@ -65,25 +65,37 @@ void matcher_spec_free(struct matcher_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int matcher_build(const struct matcher_spec *s, struct matcher *m, int *bad, char *err,
-		  size_t err_size)
+static int build(const struct matcher_spec *s, const bool *take, struct matcher *m, int *bad,
+		 char *err, size_t err_size)
 {
 	hs_compile_error_t *ce = NULL;
 	hs_database_t *db = NULL;
 	hs_scratch_t *scratch = NULL;
-	unsigned *hsflags;
+	unsigned *hsflags, *ids = NULL;
+	const char **exprs = NULL;
+	size_t n = 0;
 	int rc = 0;
 
 	memset(m, 0, sizeof(*m));
+	m->n_pats = s->n;
 	*bad = -1;
-	if (s->n == 0)
+	for (size_t i = 0; i < s->n; i++)
+		n += !take || take[i];
+	if (n == 0)
 		return 0;
-	hsflags = calloc(s->n, sizeof(*hsflags));
-	if (!hsflags)
-		return -ENOMEM;
+	hsflags = calloc(n, sizeof(*hsflags));
+	exprs = calloc(n, sizeof(*exprs));
+	ids = calloc(n, sizeof(*ids));
+	if (!hsflags || !exprs || !ids) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	n = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		unsigned f = 0;
 
+		if (take && !take[i])
+			continue;
 		if (s->flags[i] & MP_CASELESS)
 			f |= HS_FLAG_CASELESS;
 		if (s->flags[i] & MP_SINGLE)
@@ -91,12 +103,16 @@ int matcher_build(const struct matcher_spec *s, struct matcher *m, int *bad, cha
 		/* prefilter: Hyperscan finds a superset, PCRE2 decides */
 		if (!(s->flags[i] & MP_LITERAL))
 			f |= HS_FLAG_PREFILTER;
-		hsflags[i] = f;
+		hsflags[n] = f;
+		exprs[n] = s->exprs[i];
+		ids[n++] = s->ids[i];
 	}
-	if (hs_compile_multi((const char *const *)s->exprs, hsflags, s->ids, (unsigned)s->n,
-			     HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+	if (hs_compile_multi(exprs, hsflags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+	    HS_SUCCESS) {
 		if (ce) {
-			*bad = ce->expression;
+			*bad = ce->expression >= 0 && (size_t)ce->expression < n ?
+				       (int)ids[ce->expression] :
+				       -1;
 			snprintf(err, err_size, "%s", ce->message);
 			hs_free_compile_error(ce);
 			rc = -EINVAL;
@@ -111,13 +127,28 @@ int matcher_build(const struct matcher_spec *s, struct matcher *m, int *bad, cha
 	}
 	m->db = db;
 	m->scratch = scratch;
-	m->n_pats = s->n;
 	db = NULL;
 cleanup:
 	if (db)
 		hs_free_database(db);
 	free(hsflags);
+	free(exprs);
+	free(ids);
 	return rc;
+}
+
+int matcher_build(const struct matcher_spec *s, struct matcher *m, int *bad, char *err,
+		  size_t err_size)
+{
+	return build(s, NULL, m, bad, err, err_size);
+}
+
+int matcher_build_subset(const struct matcher_spec *s, const bool *take, struct matcher *m)
+{
+	char err[8];
+	int bad;
+
+	return build(s, take, m, &bad, err, sizeof(err));
 }
 
 void matcher_free(struct matcher *m)

@@ -62,6 +62,12 @@ void matcher_spec_free(struct matcher_spec *s);
  */
 int matcher_build(const struct matcher_spec *s, struct matcher *m, int *bad, char *err,
 		  size_t err_size);
+/*
+ * The same for the patterns i with take[i] (ids and n_pats unchanged, so
+ * that one match_scan serves either; none: a matcher that finds nothing).
+ * For a spec matcher_build accepted.  0, -EINVAL or -ENOMEM.
+ */
+int matcher_build_subset(const struct matcher_spec *s, const bool *take, struct matcher *m);
 void matcher_free(struct matcher *m);
 
 int match_scan_init(struct match_scan *sc, size_t n_pats);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "redact/memo.h"
 #include "rules/internal.h"
 #include "util/clock.h"
 
@@ -126,6 +127,9 @@ int rules_eval(struct rules *r, json_t *rec, struct rules_stats *st, struct rule
 		st = &dummy;
 	if (v)
 		memset(v, 0, sizeof(*v));
+	/* from here on the memo describes no record, until eval_begin: never
+	 * an earlier one whose freed strings this record may now occupy */
+	detect_memo_reset(r->ev.memo, NULL);
 	alerts = json_object_get(rec, "alerts");
 	if (!json_is_array(alerts)) {
 		alerts = json_array();
@@ -142,6 +146,9 @@ int rules_eval(struct rules *r, json_t *rec, struct rules_stats *st, struct rule
 
 		if (!ru->enabled)
 			continue;
+		/* alone: the caches start empty, so the rule pays for all it uses */
+		if (r->profile_alone)
+			eval_begin(r, rec, st);
 		r->ev.n_fired = 0;
 		if (r->profiling)
 			t0 = now_ns();
@@ -319,8 +326,8 @@ static json_t *test_record(const struct ynode *input)
 	return rec;
 }
 
-int rules_run_tests(struct rules *r, void (*fn)(const struct rules_test_result *, void *),
-		    void *ctx, unsigned *passed, unsigned *failed)
+static int run_tests(struct rules *r, void (*fn)(const struct rules_test_result *, void *),
+		     void *ctx, unsigned *passed, unsigned *failed)
 {
 	*passed = *failed = 0;
 	for (size_t i = 0; i < r->n_rules; i++) {
@@ -377,6 +384,16 @@ int rules_run_tests(struct rules *r, void (*fn)(const struct rules_test_result *
 	return 0;
 }
 
+int rules_run_tests(struct rules *r, void (*fn)(const struct rules_test_result *, void *),
+		    void *ctx, unsigned *passed, unsigned *failed)
+{
+	int rc = run_tests(r, fn, ctx, passed, failed);
+
+	/* the test records are gone: the memo must not point into them */
+	detect_memo_reset(r->ev.memo, NULL);
+	return rc;
+}
+
 size_t rules_profile(const struct rules *r, size_t i, const char **name, uint64_t *evals,
 		     uint64_t *ns)
 {
@@ -391,4 +408,39 @@ size_t rules_profile(const struct rules *r, size_t i, const char **name, uint64_
 void rules_set_profiling(struct rules *r, bool on)
 {
 	r->profiling = on;
+}
+
+void rules_set_profiling_alone(struct rules *r, bool alone)
+{
+	r->profile_alone = alone;
+}
+
+void rules_profile_reset(struct rules *r)
+{
+	for (size_t i = 0; i < r->n_rules; i++)
+		r->rules[i].prof_evals = r->rules[i].prof_ns = 0;
+	memset(r->ev.stage_ns, 0, sizeof(r->ev.stage_ns));
+}
+
+const char *rules_content_field(size_t cf)
+{
+	return cf < CF_MAX ? fields_name(FIELD_CONTENT((int)cf)) : NULL;
+}
+
+uint64_t rules_profile_stage(const struct rules *r, enum rules_stage stage, size_t cf)
+{
+	static const enum prof_stage map[] = {
+		[RULES_STAGE_CONTENT] = PS_CONTENT, [RULES_STAGE_SCAN] = PS_SCAN,
+		[RULES_STAGE_BUILTIN] = PS_BUILTIN, [RULES_STAGE_CONFIRM] = PS_CONFIRM,
+		[RULES_STAGE_OVERLAP] = PS_OVERLAP,
+	};
+
+	if (!r || (unsigned)stage >= RULES_STAGE_COUNT || cf >= CF_MAX)
+		return 0;
+	return r->ev.stage_ns[map[stage]][cf];
+}
+
+const struct detect_memo *rules_detect_memo(const struct rules *r)
+{
+	return r ? r->ev.memo : NULL;
 }

@@ -101,6 +101,15 @@ struct redact_policy;
  */
 bool rules_verdict_policy(const struct rules_verdict *v, struct redact_policy *p);
 
+struct detect_memo;
+/*
+ * The built-in detectors' matches per string of the record last evaluated
+ * (redact/memo.h), for redact_record_memo() on that same record right after
+ * rules_eval, so that redaction does not scan those strings again.  Valid
+ * until the next rules_eval or rules_free; NULL for a NULL set.
+ */
+const struct detect_memo *rules_detect_memo(const struct rules *r);
+
 /* One embedded test's outcome (rules test). */
 struct rules_test_result {
 	const char *rule, *test, *file;
@@ -121,5 +130,27 @@ size_t rules_profile(const struct rules *r, size_t i, const char **name, uint64_
 		     uint64_t *ns);
 /* Turns per-rule timing on or off (off by default: it costs two clock reads a rule). */
 void rules_set_profiling(struct rules *r, bool on);
+/*
+ * While profiling, evaluates each rule with empty per-record caches, so its
+ * time is what it costs alone (the fields it builds and scans included)
+ * rather than what it adds after the rules before it.  Slower: benchmarks.
+ */
+void rules_set_profiling_alone(struct rules *r, bool alone);
+/* Zeroes the per-rule and per-stage times. */
+void rules_profile_reset(struct rules *r);
+
+/* Stages of evaluation timed while profiling, per content field. */
+enum rules_stage {
+	RULES_STAGE_CONTENT, /* building the field's text (base64 decoding included) */
+	RULES_STAGE_SCAN, /* the rule set's Hyperscan database */
+	RULES_STAGE_BUILTIN, /* built-in detectors (the scan redaction reuses) */
+	RULES_STAGE_CONFIRM, /* PCRE2 confirmation of regex candidates */
+	RULES_STAGE_OVERLAP, /* response.system_prompt_overlap */
+	RULES_STAGE_COUNT
+};
+/* The name of content field number cf ("prompt", ...), NULL past the last. */
+const char *rules_content_field(size_t cf);
+/* Nanoseconds spent in stage on content field number cf since the last reset. */
+uint64_t rules_profile_stage(const struct rules *r, enum rules_stage stage, size_t cf);
 
 #endif

@@ -46,7 +46,9 @@ static void on_exchange(const struct http_exchange *ex, struct conn *c, void *ct
 		struct redact_policy pol;
 		bool ovr = s->rules && rules_verdict_policy(&verdict, &pol);
 
-		if (redact_record(s->redactor, rec, ovr ? &pol : NULL) != 0) {
+		/* the strings the rules scanned are not scanned again */
+		if (redact_record_memo(s->redactor, rec, ovr ? &pol : NULL,
+				       s->rules ? rules_detect_memo(s->rules) : NULL) != 0) {
 			s->stats.redaction_errors++;
 			json_decref(rec);
 			return;

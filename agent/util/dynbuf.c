@@ -2,6 +2,8 @@
 #include "dynbuf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,20 @@ int dynbuf_append(struct dynbuf *b, const void *data, size_t n)
 int dynbuf_append_str(struct dynbuf *b, const char *s)
 {
 	return dynbuf_append(b, s, strlen(s));
+}
+
+int dynbuf_appendf(struct dynbuf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	return dynbuf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 void dynbuf_reset(struct dynbuf *b)

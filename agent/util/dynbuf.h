@@ -24,6 +24,8 @@ void dynbuf_init(struct dynbuf *b, size_t cap);
 /* Appends n bytes; 0, -E2BIG if cut at the cap (what fits is kept), -ENOMEM. */
 int dynbuf_append(struct dynbuf *b, const void *data, size_t n);
 int dynbuf_append_str(struct dynbuf *b, const char *s);
+/* Appends printf-formatted text (at most 1 KiB per call); as dynbuf_append. */
+int dynbuf_appendf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Empties the buffer, keeping its allocation and cap; clears truncated. */
 void dynbuf_reset(struct dynbuf *b);
 /* Frees the storage; the buffer is empty and reusable afterwards. */

@@ -43,6 +43,16 @@ class Agent:
         self.out = out
         self.lines = []
         self.cond = threading.Condition()
+        if "--config" not in args:
+            # never the host's /etc/llmtap/llmtap.yaml (a package test may install one)
+            empty = os.path.join(tempfile.gettempdir(), "llmtap-e2e-empty.yaml")
+            if not os.path.exists(empty):
+                open(empty, "w").close()
+            if "--state-dir" not in args:
+                # each agent its own chain, keys and spools (agents run side by side)
+                self.state_dir = tempfile.mkdtemp(prefix="llmtap-state-")
+                args = ("--state-dir", self.state_dir) + tuple(args)
+            args = ("--config", empty) + tuple(args)
         self.proc = subprocess.Popen([AGENT, "run", "--output", out, *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
@@ -84,14 +94,22 @@ class Agent:
         return self.proc.returncode
 
 
-def read_records(path):
+# the audit chain's own records (docs/audit.md), not exchanges
+LIFECYCLE = {"llmtap.agent_start", "llmtap.agent_stop", "llmtap.config_change", "llmtap.gap",
+             "llmtap.health", "llmtap.checkpoint"}
+
+
+def read_records(path, lifecycle=False):
+    """The exchange records in path (and the chain's own with lifecycle=True)."""
     recs = []
     try:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 # a record being written may not have reached its newline yet
                 if line.strip() and line.endswith("\n"):
-                    recs.append(json.loads(line))
+                    r = json.loads(line)
+                    if lifecycle or r.get("event.name") not in LIFECYCLE:
+                        recs.append(r)
     except FileNotFoundError:
         pass
     return recs
@@ -581,16 +599,29 @@ def curl_with_private_libssl_is_not_missed():
         check_chat(recs[0], pid, curl(), body)
 
 
+def default_uretprobes():
+    """auto means uretprobes from kernel 6.14 on (agent/main_run.c ret_mode)."""
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    return (major, minor) >= (6, 14)
+
+
 @test
 def uretprobe_mode():
-    """The same capture with uretprobes instead of RET-instruction probes."""
+    """The same capture with the other kind of return probe than the default:
+    RET-instruction probes where auto picks uretprobes, and the reverse."""
     out = os.path.join(ENV["dir"], "uretprobe.jsonl")
-    agent = Agent(out, "--return-probes", "uretprobe")
+    mode = "ret-insn" if default_uretprobes() else "uretprobe"
+    agent = Agent(out, "--return-probes", mode)
     try:
         agent.wait_line("llmtap: ready")
         line = agent.wait_line("llmtap: attached TLS probes to ")
-        if "(0 uprobe-at-RET" not in line:
+        if mode == "uretprobe" and "(0 uprobe-at-RET" not in line:
             raise AssertionError("not in uretprobe mode: " + line)
+        if mode == "ret-insn" and ", 0 uretprobe functions" not in line:
+            raise AssertionError("not in ret-insn mode: " + line)
+        default = ENV["agent"].wait_line("llmtap: attached TLS probes to /")
+        if default_uretprobes() and "libssl" in default and "(0 uprobe-at-RET" not in default:
+            raise AssertionError("auto did not pick uretprobes on this kernel: " + default)
         marker = uuid.uuid4().hex
         body = payload(marker)
         pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "--data-binary", body])

@@ -5,6 +5,7 @@ machine-id, and an agent on a host without a machine-id."""
 import calendar
 import json
 import os
+import tempfile
 import pwd
 import re
 import shutil
@@ -374,7 +375,8 @@ class MaskedMachineIdAgent(Agent):
                        for p in ("/etc/machine-id", "/var/lib/dbus/machine-id"))
         self.proc = subprocess.Popen(
             [shutil.which("unshare"), "--mount", "--propagation", "private", "sh", "-c",
-             mask + 'exec "$@"', "sh", AGENT, "run", "--output", out],
+             mask + 'exec "$@"', "sh", AGENT, "run", "--output", out, "--state-dir",
+             tempfile.mkdtemp(prefix="llmtap-state-")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
 

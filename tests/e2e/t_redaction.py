@@ -176,7 +176,8 @@ def redaction_key_refused_when_readable_by_others():
         f.write(os.urandom(32))
     os.chmod(key_path, 0o644)
     p = subprocess.run([AGENT, "run", "--output", os.path.join(ENV["dir"], "badkey.jsonl"),
-                        "--redact-key", key_path], capture_output=True, text=True, timeout=60)
+                        "--redact-key", key_path, "--state-dir", state],
+                       capture_output=True, text=True, timeout=60)
     eq(p.returncode, 1, "exit status with a key others can read")
     if "cannot use the redaction key" not in p.stderr or "mode 0600" not in p.stderr:
         raise AssertionError("unclear error: " + p.stderr)

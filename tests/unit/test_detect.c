@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "redact/detect.h"
+#include "redact/memo.h"
 #include "test.h"
 
 static struct detector *det(void)
@@ -604,4 +605,54 @@ TEST(detect_hostile_input_is_linear)
 		}
 	}
 	free(buf);
+}
+
+/* The memo returns what detect_scan finds, per string and mask, until a reset. */
+TEST(detect_memo_remembers_per_string_and_mask)
+{
+	static const char text[] = "mail jane.doe@example.com, card 4111 1111 1111 1111, "
+				   "zero\xE2\x80\x8Bwidth";
+	char copy[sizeof(text)];
+	struct detect_memo *m;
+	const struct detect_match *a, *b;
+	size_t na, nb, len = strlen(text);
+	struct found f = { .text = text };
+	int tag;
+
+	memcpy(copy, text, sizeof(text));
+	ASSERT_EQ(detect_memo_new(&m), 0);
+	detect_memo_reset(m, &tag);
+	ASSERT_TRUE(detect_memo_record(m) == &tag);
+	ASSERT_EQ(detect_memo_find(m, text, len, ALL, &a, &na), -ENOENT);
+	ASSERT_EQ(detect_memo_scan(m, det(), text, len, ALL, &a, &na), 0);
+	for (size_t i = 0; i < na; i++)
+		grab(&a[i], &f);
+	ASSERT_STREQ(f.out, found(text, ALL));
+	ASSERT_EQ(na, 3);
+	/* remembered: the same matches, not a new scan */
+	ASSERT_EQ(detect_memo_find(m, text, len, ALL, &b, &nb), 0);
+	ASSERT_TRUE(b == a && nb == na);
+	ASSERT_EQ(detect_memo_scan(m, det(), text, len, ALL, &b, &nb), 0);
+	ASSERT_TRUE(b == a && nb == na);
+	/* another mask, another length or another string is not the same scan */
+	ASSERT_EQ(detect_memo_find(m, text, len, DETECT_BIT(DETECT_EMAIL), &b, &nb), -ENOENT);
+	ASSERT_EQ(detect_memo_find(m, text, len - 1, ALL, &b, &nb), -ENOENT);
+	ASSERT_EQ(detect_memo_find(m, copy, len, ALL, &b, &nb), -ENOENT);
+	ASSERT_EQ(detect_memo_scan(m, det(), text, len, DETECT_BIT(DETECT_EMAIL), &b, &nb), 0);
+	ASSERT_EQ(nb, 1);
+	ASSERT_EQ(b[0].entity, DETECT_EMAIL);
+	/* many strings: the table grows and keeps them all */
+	for (size_t i = 0; i + 6 <= len; i++)
+		ASSERT_EQ(detect_memo_scan(m, det(), text + i, len - i, ALL, &b, &nb), 0);
+	for (size_t i = 0; i + 6 <= len; i++)
+		ASSERT_EQ(detect_memo_find(m, text + i, len - i, ALL, &b, &nb), 0);
+	ASSERT_EQ(detect_memo_find(m, text, len, ALL, &b, &nb), 0);
+	ASSERT_EQ(nb, 3);
+	detect_memo_reset(m, NULL);
+	ASSERT_TRUE(detect_memo_record(m) == NULL);
+	ASSERT_EQ(detect_memo_find(m, text, len, ALL, &b, &nb), -ENOENT);
+	ASSERT_EQ(detect_memo_find(m, text + 1, len - 1, ALL, &b, &nb), -ENOENT);
+	ASSERT_EQ(detect_memo_find(NULL, text, len, ALL, &b, &nb), -ENOENT);
+	detect_memo_free(m);
+	detect_memo_free(NULL);
 }

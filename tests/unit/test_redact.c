@@ -96,6 +96,50 @@ TEST(redact_hmac_pseudonyms)
 	redact_free(r);
 }
 
+/* Tokens of recent values are remembered: each must still be the HMAC of
+ * its own value and entity, through evictions and colliding slots. */
+TEST(redact_token_cache_is_exact)
+{
+	struct redactor *r = new_redactor(NULL);
+	char value[160], want[64], got[REDACT_TOKEN_MAX], name[32];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 700; i++) {
+			int k = round == 1 ? 699 - i : i;
+			/* lengths 13..112: past the longest value kept (96) too */
+			int pad = k % 100;
+
+			snprintf(
+				value, sizeof(value), "u%d.%.*s@example.com", k, pad,
+				"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			expected_token("EMAIL", value, want);
+			ASSERT_TRUE(redact_token(r, DETECT_EMAIL, REDACT_HMAC, value, strlen(value),
+						 got, sizeof(got)) > 0);
+			ASSERT_STREQ(got, want);
+			/* the same bytes as another entity: another token */
+			ASSERT_TRUE(redact_token(r, DETECT_GENERIC_SECRET, REDACT_HMAC, value,
+						 strlen(value), got, sizeof(got)) > 0);
+			expected_token("GENERIC_SECRET", value, want);
+			ASSERT_STREQ(got, want);
+			/* and in mask mode, no token of the cache */
+			ASSERT_TRUE(redact_token(r, DETECT_EMAIL, REDACT_MASK, value, strlen(value),
+						 got, sizeof(got)) > 0);
+			ASSERT_STREQ(got, "[REDACTED:EMAIL]");
+		}
+	}
+	/* a value normalised before hashing keeps its own entry */
+	expected_token("EMAIL", "john.doe@example.com", want);
+	snprintf(name, sizeof(name), "John.Doe@EXAMPLE.com");
+	ASSERT_TRUE(redact_token(r, DETECT_EMAIL, REDACT_HMAC, name, strlen(name), got,
+				 sizeof(got)) > 0);
+	ASSERT_STREQ(got, want);
+	ASSERT_TRUE(redact_token(r, DETECT_EMAIL, REDACT_HMAC, name, strlen(name), got,
+				 sizeof(got)) > 0);
+	ASSERT_STREQ(got, want);
+	redact_free(r);
+}
+
 TEST(redact_pseudonym_depends_on_key)
 {
 	struct redact_config c;
