@@ -14,7 +14,8 @@
 #include "llmtap_abi.h"
 
 enum capture_ret_mode {
-	CAPTURE_RET_AUTO = 0, /* RET-instruction uprobes where the code allows, else uretprobe */
+	CAPTURE_RET_AUTO = 0, /* RET-instruction uprobes where the code allows, else uretprobe
+			       * (main_run.c maps "auto" to URETPROBE on kernel 6.14+) */
 	CAPTURE_RET_URETPROBE,
 	CAPTURE_RET_INSN,
 };
