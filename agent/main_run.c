@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "rules/cli.h"
 #include "rules/rules.h"
 #include "sink/outputs.h"
+#include "util/caps.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/sd_notify.h"
@@ -824,6 +826,13 @@ int cmd_run(int argc, char **argv)
 		status = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	/* RLIMIT_NOFILE is raised and the BPF maps exist: CAP_SYS_RESOURCE has
+	 * done its work.  The others stay: libraries and processes keep
+	 * appearing, and each needs attaching (BPF, PERFMON, SYS_ADMIN), a hold
+	 * (SYS_PTRACE) and reading (DAC_READ_SEARCH). */
+	err = caps_drop(CAPS_BIT(CAP_SYS_RESOURCE));
+	if (err)
+		log_warn("cannot drop CAP_SYS_RESOURCE: %s", strerror(-err));
 	/* before the first poll: no record exists yet, every one is redacted */
 	if (a->cfg.redaction.enabled && open_redactor(&a->cfg, &a->redactor)) {
 		status = EXIT_RUNTIME;

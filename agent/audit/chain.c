@@ -20,6 +20,7 @@
 #include "process/hostinfo.h"
 #include "util/clock.h"
 #include "util/json_fast.h"
+#include "util/fileio.h"
 
 #define DEFAULT_CP_RECORDS 1000
 #define DEFAULT_CP_INTERVAL_NS (60ull * 1000000000ull)
@@ -97,45 +98,6 @@ static void hex32(const uint8_t p[32], char out[65])
 
 /* ---- state file ---- */
 
-static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len && !err;) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			err = w < 0 ? -errno : -EIO;
-		else
-			off += (size_t)w;
-	}
-	if (!err && fsync(fd) != 0)
-		err = -errno;
-	if (close(fd) != 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) != 0)
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int state_write(struct audit_chain *c, bool clean)
 {
 	char head[65], updated[40];
@@ -164,7 +126,7 @@ static int state_write(struct audit_chain *c, bool clean)
 	text = json_dumps(st, JSON_INDENT(1));
 	if (!text)
 		goto cleanup;
-	err = write_file_atomic(c->state_dir, AUDIT_STATE_FILE, text, strlen(text));
+	err = fileio_replace(c->state_dir, AUDIT_STATE_FILE, text, strlen(text));
 cleanup:
 	c->n.syncs++;
 	if (err)

@@ -17,6 +17,7 @@
 
 #include "audit/merkle.h"
 #include "util/base64.h"
+#include "util/fileio.h"
 
 #define KEY_FILE_MAX (16 * 1024)
 
@@ -219,26 +220,15 @@ static int read_small(int fd, char **buf_out, size_t *len_out)
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, KEY_FILE_MAX - len);
+	{
+		long n = fileio_read_full(fd, buf, KEY_FILE_MAX);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
+		if (n < 0 || n == KEY_FILE_MAX) {
 			OPENSSL_cleanse(buf, KEY_FILE_MAX);
 			free(buf);
-			return err;
+			return n < 0 ? (int)n : -EFBIG;
 		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == KEY_FILE_MAX) {
-			OPENSSL_cleanse(buf, KEY_FILE_MAX);
-			free(buf);
-			return -EFBIG;
-		}
+		len = (size_t)n;
 	}
 	buf[len] = '\0';
 	*buf_out = buf;
@@ -331,33 +321,6 @@ static int load_private(const char *path, const char *name, struct audit_key **o
 	return err;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* Writes data to a fresh temporary file in dir (mode), fsync'd; its path in tmp. */
 static int write_tmp(const char *dir, const char *data, size_t len, mode_t mode, char *tmp,
 		     size_t tmp_size)
@@ -370,7 +333,7 @@ static int write_tmp(const char *dir, const char *data, size_t len, mode_t mode,
 		return -errno;
 	err = fchmod(fd, mode) ? -errno : 0;
 	if (!err)
-		err = write_all(fd, data, len);
+		err = fileio_write_all(fd, data, len);
 	if (!err && fsync(fd) != 0)
 		err = -errno;
 	if (close(fd) != 0 && !err)
@@ -414,7 +377,7 @@ static int create_private(const char *dir, const char *path)
 		err = errno == EEXIST ? 0 : -errno;
 	unlink(tmp);
 	if (!err)
-		err = fsync_dir(dir);
+		err = fileio_fsync_dir(dir);
 cleanup:
 	BIO_free(bio);
 	EVP_PKEY_free(pkey);
@@ -469,7 +432,7 @@ static int write_pub(const char *dir, const struct audit_key *k)
 		unlink(tmp);
 	}
 	if (!err)
-		err = fsync_dir(dir);
+		err = fileio_fsync_dir(dir);
 	free(pem);
 	return err;
 }

@@ -8,6 +8,7 @@
  * hook); files with hooks or attach errors are never replaced, they are
  * what `llmtap status` must be able to show.
  */
+#include "util/fileio.h"
 #include "attach_state.h"
 
 #include <errno.h>
@@ -333,21 +334,6 @@ static int prepare_dir(const char *path)
 	return 0;
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int attach_state_write(const char *path)
 {
 	char tmp[PATH_MAX];
@@ -382,9 +368,9 @@ int attach_state_write(const char *path)
 	}
 	err = fchmod(fd, 0600) ? -errno : 0; /* the mode, whatever the umask */
 	if (!err)
-		err = write_all(fd, text, strlen(text));
+		err = fileio_write_all(fd, text, strlen(text));
 	if (!err)
-		err = write_all(fd, "\n", 1);
+		err = fileio_write_all(fd, "\n", 1);
 	if (!err && fstat(fd, &sb) != 0)
 		err = -errno;
 	if (close(fd) != 0 && !err)

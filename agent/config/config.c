@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "rules/yaml_tree.h"
+#include "util/fileio.h"
 #include "util/strnum.h"
 
 #define CONFIG_FILE_MAX (4u << 20) /* a configuration file is small */
@@ -914,6 +915,7 @@ int config_load(const char *path, struct config *c, struct config_diags *d)
 	char *buf = NULL;
 	size_t len = 0;
 	struct stat st;
+	long n;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -935,16 +937,13 @@ int config_load(const char *path, struct config *c, struct config_diags *d)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	n = fileio_read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	len = (size_t)n;
 	free(c->path);
 	c->path = strdup(path);
 	rc = c->path ? config_load_buf(path, buf, len, c, d) : -ENOMEM;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "redact/cmdline.h"
+#include "util/fileio.h"
 
 /* /proc/PID/cgroup: 13 v1 hierarchies plus v2, each line a path; more than
  * this is not a process we can name anyway (the cut line is ignored). */
@@ -348,28 +349,18 @@ static struct procinfo *slot_new(struct proc_cache *pc, uint32_t pid)
 /* Reads up to size bytes of a /proc file.  Returns 0 with *len set, or -errno. */
 static int read_small(const char *path, char *buf, size_t size, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), err = 0;
-	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	long n;
 
 	*len = 0;
 	if (fd < 0)
 		return -errno;
-	while (n < size) {
-		ssize_t r = read(fd, buf + n, size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	n = fileio_read_full(fd, buf, size);
 	close(fd);
-	*len = n;
-	return err;
+	if (n < 0)
+		return (int)n;
+	*len = (size_t)n;
+	return 0;
 }
 
 static void read_exe(struct procinfo *p)

@@ -2,6 +2,7 @@
 #include "redact.h"
 #include "redact/memo.h"
 #include "util/base64.h"
+#include "util/fileio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -179,21 +180,6 @@ static int make_parent(const char *path)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static int random_bytes(uint8_t *p, size_t n)
 {
 	while (n) {
@@ -235,7 +221,7 @@ int redact_key_load(const char *path, uint8_t key[REDACT_KEY_LEN])
 	if (!err && fchmod(fd, 0600) != 0)
 		err = -errno;
 	if (!err)
-		err = write_all(fd, fresh, sizeof(fresh));
+		err = fileio_write_all(fd, fresh, sizeof(fresh));
 	if (!err && fsync(fd) != 0)
 		err = -errno;
 	if (close(fd) != 0 && !err)

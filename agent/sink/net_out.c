@@ -17,6 +17,7 @@
 #include "process/hostinfo.h"
 #include "sink/otlp.h"
 #include "sink/retry.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #define NS_PER_MS 1000000ull
@@ -150,19 +151,12 @@ static int read_token(struct net_out *n)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (len < TOKEN_MAX) {
-		r = read(fd, buf + len, TOKEN_MAX - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	r = fileio_read_full(fd, buf, TOKEN_MAX);
 	close(fd);
+	if (r < 0)
+		err = (int)r;
+	else
+		len = (size_t)r;
 	buf[len] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	len = strlen(buf);

@@ -46,21 +46,6 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static const char *type_name(enum output_type t)
-{
-	switch (t) {
-	case OUTPUT_FILE:
-		return "file";
-	case OUTPUT_STDOUT:
-		return "stdout";
-	case OUTPUT_HTTP:
-		return "http";
-	case OUTPUT_OTLP:
-		return "otlp";
-	}
-	return "unknown";
-}
-
 static bool valid_spool_name(const char *name)
 {
 	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
@@ -446,7 +431,7 @@ int outputs_render_metrics_buf(struct outputs *o, struct dynbuf *b)
 			err = prom_header(b, fm->name, fm->type, fm->help);
 		for (size_t i = 0; i < o->n && !err; i++) {
 			const char *labels[] = { "output",  st[i].name,
-						 "type",    type_name(st[i].type),
+						 "type",    output_type_name(st[i].type),
 						 fm->label, fm->value,
 						 NULL };
 
@@ -463,7 +448,7 @@ int outputs_render_metrics_buf(struct outputs *o, struct dynbuf *b)
 			b, "llmtap_spool_oldest_age_seconds", "gauge",
 			"Age of the oldest spool segment holding unacknowledged records.");
 	for (size_t i = 0; i < o->n && !err; i++) {
-		const char *labels[] = { "output", st[i].name, "type", type_name(st[i].type),
+		const char *labels[] = { "output", st[i].name, "type", output_type_name(st[i].type),
 					 NULL };
 
 		if (!o->v[i].net)
@@ -477,7 +462,7 @@ int outputs_render_metrics_buf(struct outputs *o, struct dynbuf *b)
 		err = prom_header(b, "llmtap_output_last_success_timestamp_seconds", "gauge",
 				  "When the output last wrote or delivered a record (0: never).");
 	for (size_t i = 0; i < o->n && !err; i++) {
-		const char *labels[] = { "output", st[i].name, "type", type_name(st[i].type),
+		const char *labels[] = { "output", st[i].name, "type", output_type_name(st[i].type),
 					 NULL };
 
 		err = prom_f64(b, "llmtap_output_last_success_timestamp_seconds", labels,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "spool.h"
+#include "util/fileio.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -88,34 +89,6 @@ static bool parse_seg_name(const char *name, uint64_t *seq)
 	}
 	*seq = v;
 	return true;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* ---- top-level "seq" without a full parse ---- */
@@ -422,28 +395,13 @@ static int read_cursor(const char *dir, uint64_t *name_seq, uint64_t *off)
 
 static int write_cursor(struct spool *s, uint64_t name_seq, uint64_t off)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], name[SEG_NAME_LEN + 1], line[96];
-	int fd, err = 0, n;
+	char name[SEG_NAME_LEN + 1], line[96];
+	int err, n;
 
 	seg_name(name_seq, name, sizeof(name));
 	n = snprintf(line, sizeof(line), "%s %" PRIu64 "\n", name, off);
-	snprintf(path, sizeof(path), "%s/" CURSOR_NAME, s->dir);
-	snprintf(tmp, sizeof(tmp), "%s/" CURSOR_NAME ".tmp", s->dir);
 	pthread_mutex_lock(&s->cursor_mu);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = write_all(fd, line, (size_t)n);
-	if (!err && fsync(fd) != 0)
-		err = -errno;
-	close(fd);
-	if (!err && rename(tmp, path) != 0)
-		err = -errno;
-	if (!err)
-		err = fsync_dir(s->dir);
-out:
+	err = fileio_replace(s->dir, CURSOR_NAME, line, (size_t)n);
 	pthread_mutex_unlock(&s->cursor_mu);
 	if (err) {
 		pthread_mutex_lock(&s->mu);
@@ -684,7 +642,7 @@ static int new_segment_locked(struct spool *s, uint64_t seq)
 	g->gen = s->next_gen++;
 	s->nseg++;
 	s->wfd = fd;
-	fsync_dir(s->dir);
+	fileio_fsync_dir(s->dir);
 	return 0;
 }
 
@@ -981,7 +939,7 @@ int spool_quarantine(struct spool *s, const struct spool_batch *b)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	err = write_all(fd, b->data, b->len);
+	err = fileio_write_all(fd, b->data, b->len);
 	if (!err && fsync(fd) != 0)
 		err = -errno;
 	close(fd);
@@ -989,7 +947,7 @@ int spool_quarantine(struct spool *s, const struct spool_batch *b)
 		unlink(path);
 		return err;
 	}
-	fsync_dir(dir);
+	fileio_fsync_dir(dir);
 	pthread_mutex_lock(&s->mu);
 	s->st.quarantined += b->n;
 	pthread_mutex_unlock(&s->mu);
