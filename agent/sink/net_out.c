@@ -41,6 +41,7 @@ struct net_out {
 	char *url;
 	bool gzip, tls_verify;
 	char *token_file, *ca_file, *cert_file, *key_file;
+	char curl_err[CURL_ERROR_SIZE]; /* libcurl's own words on the last failure */
 	char **headers; /* "Name: value" */
 	size_t n_headers;
 	uint64_t batch_records, batch_bytes, batch_interval_ms, timeout_ms;
@@ -281,6 +282,7 @@ static int setup_curl(struct net_out *n)
 	if (!c)
 		return -ENOMEM;
 	curl_easy_setopt(c, CURLOPT_URL, n->url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, n->curl_err);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->timeout_ms);
@@ -385,6 +387,7 @@ static enum send_result send_batch(struct net_out *n, const struct spool_batch *
 	curl_easy_setopt(n->curl, CURLOPT_HTTPHEADER, n->hdrs);
 	curl_easy_setopt(n->curl, CURLOPT_POSTFIELDS, post);
 	curl_easy_setopt(n->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+	n->curl_err[0] = '\0';
 	rc = curl_easy_perform(n->curl);
 	curl_easy_setopt(n->curl, CURLOPT_POSTFIELDS, NULL);
 	free(body);
@@ -392,8 +395,10 @@ static enum send_result send_batch(struct net_out *n, const struct spool_batch *
 	if (rc != CURLE_OK) {
 		STAT_ADD(n, fail_connect, 1);
 		if (!n->failing)
+			/* the error buffer names the cause ("unable to get local
+			 * issuer certificate"); strerror only the class */
 			log_warn("output '%s': delivery failing: %s; records stay in the spool",
-				 n->name, curl_easy_strerror(rc));
+				 n->name, n->curl_err[0] ? n->curl_err : curl_easy_strerror(rc));
 		n->failing = true;
 		return SEND_RETRY;
 	}

@@ -20,8 +20,16 @@ given with --control, polled every 0.1 s: {"mode": "503", "retry_after": 2}):
            clients see "connection refused"
   status   answer every POST with "status" (e.g. 400) and store nothing
 
+TLS (optional): with tls_cert/tls_key (--tls-cert, --tls-key) it speaks HTTPS;
+with client_ca (--client-ca) too, it requires a client certificate signed by
+that CA (mutual TLS).  The handshake runs in the connection's thread, so a
+client that stalls or fails it never blocks the others; failed handshakes
+are kept (tls_errors(), "tls_failures" in the stats) and get no HTTP answer.
+
 As a module (tests/e2e): r = Receiver(store=path, token="t"); r.port;
-r.set_mode("down"); r.ids(); r.records(); r.stop().
+r.set_mode("down"); r.ids(); r.records(); r.stop(); r.url("/path");
+r.requests(): the last requests answered, each {"method", "path", "headers"
+(names lowercased), "status", "peer_cn" (the client certificate's CN)}.
 """
 import argparse
 import gzip
@@ -31,15 +39,19 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
+from collections import deque
 
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 DIGITS = re.compile(r"^[0-9]+$")
 INT64 = re.compile(r"^-?[0-9]+$")
 ANY_KEYS = {"stringValue", "boolValue", "intValue", "doubleValue", "arrayValue", "kvlistValue",
             "bytesValue"}
+REQUESTS_KEPT = 1000  # requests() and tls_errors() keep the newest this many
+HANDSHAKE_TIMEOUT = 5
 
 
 class ShapeError(Exception):
@@ -127,8 +139,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def setup(self):
+        self.tls_failed = False
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(HANDSHAKE_TIMEOUT)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                self.server.owner._tls_failed(str(e))
+                self.tls_failed = True
+            self.request.settimeout(None)
         super().setup()
         self.server.owner._track(self.connection, True)
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
+
+    def _peer_cn(self):
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return None
+        try:
+            cert = self.connection.getpeercert()
+        except (ssl.SSLError, ValueError):
+            return None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
 
     def finish(self):
         try:
@@ -138,6 +176,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, code, body=b"", ctype="application/json", extra=()):
         self.server.owner._count(code)  # before the client can see the answer
+        self.server.owner._log_request(self.command, self.path, self.headers, code,
+                                       self._peer_cn())
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -197,11 +237,33 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None  # an ssl.SSLContext: HTTPS
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls:
+            # the handshake happens in the handler's thread (_Handler.setup)
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 class Receiver:
-    def __init__(self, port=0, store=None, token=None, control=None):
+    def __init__(self, port=0, store=None, token=None, control=None, tls_cert=None,
+                 tls_key=None, client_ca=None):
         self.token = token
+        self._tls = None
+        if client_ca and not tls_cert:
+            raise ValueError("client_ca needs tls_cert")
+        if tls_cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls_cert, tls_key)
+            if client_ca:
+                ctx.load_verify_locations(cafile=client_ca)
+                ctx.verify_mode = ssl.CERT_REQUIRED
+            self._tls = ctx
+        self.scheme = "https" if self._tls else "http"
+        self._requests = deque(maxlen=REQUESTS_KEPT)
+        self._tls_errors = deque(maxlen=REQUESTS_KEPT)
         self.store_path = store
         self.control = control
         self._lock = threading.Lock()
@@ -210,7 +272,7 @@ class Receiver:
         self._records = []
         self._conns = set()
         self._counts = {"requests": 0, "records": 0, "duplicates": 0, "by_status": {},
-                        "rejections": []}
+                        "rejections": [], "tls_failures": 0}
         self._server = None
         self._thread = None
         self.port = port
@@ -224,6 +286,7 @@ class Receiver:
     def _up(self):
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.owner = self
+        self._server.tls = self._tls
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -288,6 +351,17 @@ class Receiver:
             k = str(code)
             self._counts["by_status"][k] = self._counts["by_status"].get(k, 0) + 1
 
+    def _log_request(self, method, path, headers, code, peer_cn):
+        req = {"method": method, "path": path, "status": code, "peer_cn": peer_cn,
+               "headers": {k.lower(): v for k, v in headers.items()}}
+        with self._lock:
+            self._requests.append(req)
+
+    def _tls_failed(self, why):
+        with self._lock:
+            self._counts["tls_failures"] += 1
+            self._tls_errors.append(why)
+
     def _rejected(self, why):
         with self._lock:
             self._counts["rejections"].append(why)
@@ -320,6 +394,19 @@ class Receiver:
         with self._lock:
             return set(self._ids)
 
+    def url(self, path="/"):
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
+
+    def requests(self):
+        """The last requests answered, oldest first (see the module doc)."""
+        with self._lock:
+            return json.loads(json.dumps(list(self._requests)))
+
+    def tls_errors(self):
+        """Why the last failed TLS handshakes failed (the ssl module's words)."""
+        with self._lock:
+            return list(self._tls_errors)
+
     def stats(self):
         with self._lock:
             return json.loads(json.dumps(self._counts))
@@ -336,8 +423,12 @@ def main():
     ap.add_argument("--token", help="require Authorization: Bearer TOKEN")
     ap.add_argument("--control", help="JSON control file, polled")
     ap.add_argument("--port-file", help="write the port here once listening")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's key (PEM; default: in --tls-cert)")
+    ap.add_argument("--client-ca", help="require a client certificate signed by this CA")
     a = ap.parse_args()
-    r = Receiver(a.port, a.store, a.token, a.control)
+    r = Receiver(a.port, a.store, a.token, a.control, tls_cert=a.tls_cert, tls_key=a.tls_key,
+                 client_ca=a.client_ca)
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % r.port)
