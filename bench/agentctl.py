@@ -20,7 +20,9 @@ def start_agent(tmp, args=()):
     """Starts the agent writing to tmp/bench.jsonl, its stderr to tmp/agent.err (a file, so
     a long run never blocks on a full pipe); returns once it is ready."""
     err = open(os.path.join(tmp, "agent.err"), "w+")
-    p = subprocess.Popen([AGENT, "run", "--output", os.path.join(tmp, "bench.jsonl"), *args],
+    # a state directory of its own: the checkout's ./.llmtap may be locked by another agent
+    p = subprocess.Popen([AGENT, "run", "--state-dir", os.path.join(tmp, "state"), "--output",
+                          os.path.join(tmp, "bench.jsonl"), *args],
                          stdout=subprocess.DEVNULL, stderr=err, text=True)
     p.err_file = err
     deadline = time.time() + 120

@@ -18,6 +18,8 @@ const volatile __u32 call_cap __weak = LT_CALL_CAP_DEFAULT; /* bytes copied per 
 const volatile __u32 wakeup_bytes __weak = 1 << 20; /* force a wake-up past this backlog */
 /* select TCP connections on other ports whose first bytes are an HTTP request */
 const volatile __u32 sock_classify __weak = 1;
+/* track TCP connections at connect/accept/close (0: --no-sockets, TLS fds only) */
+const volatile __u32 sock_track __weak = 1;
 
 /* Per-thread state of a TLS data call between entry and return. */
 struct lt_call {

@@ -15,6 +15,9 @@
  * A read/write issued from inside a TLS call (SSL_read -> read) is
  * ciphertext: it only tells the TLS connection its fd, and the socket, if
  * tracked, is ignored from then on.
+ *
+ * Hooks: one program at every syscall's entry and one at its exit
+ * (tp_btf sys_enter/sys_exit), dispatching on the syscall number.
  */
 #include "emit.bpf.h"
 
@@ -221,10 +224,9 @@ static __always_inline struct sock *sock__inet_stream(int fd)
 	return sk;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* connect(fd, addr, len): a TCP/IP connection to addr's port. */
+static __always_inline int sock__connect(int fd, __u64 addr)
 {
-	int fd = (int)ctx->args[0];
 	struct {
 		__u16 family;
 		__be16 port;
@@ -232,7 +234,7 @@ int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 
 	if (common__is_agent(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	if (bpf_probe_read_user(&sa, sizeof(sa), (void *)ctx->args[1]))
+	if (bpf_probe_read_user(&sa, sizeof(sa), (void *)addr))
 		return 0;
 	if (sa.family != LT_AF_INET && sa.family != LT_AF_INET6)
 		return 0;
@@ -256,23 +258,11 @@ static __always_inline int sock__accepted(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__accepted(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__accepted(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_close")
-int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+/* close(fd): the end of a tracked connection. */
+static __always_inline int sock__close(__u32 fd)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct lt_conn_key key = { .pid = pid, .ssl = LT_SOCK_KEY(ctx->args[0]) };
+	struct lt_conn_key key = { .pid = pid, .ssl = LT_SOCK_KEY(fd) };
 	struct lt_conn_state *st;
 
 	st = bpf_map_lookup_elem(&sock_conns, &key);
@@ -285,115 +275,112 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+/* readv/writev: iovcnt 0 would read as a flat buffer; such a call moves nothing. */
+static __always_inline int sock__enter_vec(int fd, __u64 iov, __u64 iovcnt, __u32 dir)
 {
-	return sock__enter((int)ctx->args[0], ctx->args[1], 0, LT_DIR_EGRESS);
-}
+	__u32 n = iovcnt > 1024 ? 1024 : (__u32)iovcnt;
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock__enter((int)ctx->args[0], ctx->args[1], 0, LT_DIR_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock__enter((int)ctx->args[0], ctx->args[1], 0, LT_DIR_EGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock__enter((int)ctx->args[0], ctx->args[1], 0, LT_DIR_INGRESS);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	__u32 n = ctx->args[2] > 1024 ? 1024 : (__u32)ctx->args[2];
-
-	/* iovcnt 0 would read as a flat buffer; such a call moves nothing */
-	return n ? sock__enter((int)ctx->args[0], ctx->args[1], n, LT_DIR_EGRESS) : 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	__u32 n = ctx->args[2] > 1024 ? 1024 : (__u32)ctx->args[2];
-
-	/* iovcnt 0 would read as a flat buffer; such a call moves nothing */
-	return n ? sock__enter((int)ctx->args[0], ctx->args[1], n, LT_DIR_INGRESS) : 0;
+	return n ? sock__enter(fd, iov, n, dir) : 0;
 }
 
 /* sendmsg/recvmsg: the iovec array named by the user's msghdr. */
-static __always_inline int sock__enter_msg(struct trace_event_raw_sys_enter *ctx, __u32 dir)
+static __always_inline int sock__enter_msg(int fd, __u64 msg, __u32 dir)
 {
 	struct user_msghdr mh;
 
-	if (bpf_probe_read_user(&mh, sizeof(mh), (void *)ctx->args[1]) || mh.msg_iovlen == 0)
+	if (bpf_probe_read_user(&mh, sizeof(mh), (void *)msg) || mh.msg_iovlen == 0)
 		return 0;
-	return sock__enter((int)ctx->args[0], (__u64)mh.msg_iov,
+	return sock__enter(fd, (__u64)mh.msg_iov,
 			   mh.msg_iovlen > 1024 ? 1024 : (__u32)mh.msg_iovlen, dir);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+/*
+ * Two programs on the raw syscall tracepoints, BTF-typed, instead of one
+ * per syscall on the perf-event tracepoints: those copy every argument into
+ * a record before the program runs, and each is a further probe on every
+ * syscall; they also need tracefs.  Any other syscall leaves after a mask
+ * test, without a map lookup.  Syscall numbers are x86-64's.
+ */
+#ifndef __TARGET_ARCH_x86
+#error "bpf/sockets.bpf.c dispatches on x86-64 syscall numbers"
+#endif
+#define LT_NR_read 0
+#define LT_NR_write 1
+#define LT_NR_close 3
+#define LT_NR_readv 19
+#define LT_NR_writev 20
+#define LT_NR_connect 42
+#define LT_NR_accept 43
+#define LT_NR_sendto 44
+#define LT_NR_recvfrom 45
+#define LT_NR_sendmsg 46
+#define LT_NR_recvmsg 47
+#define LT_NR_accept4 288
+#define LT_NR_BIT(nr) (1ull << LT_NR_##nr)
+/* the read/write family: buffer saved at entry, copied at exit */
+#define LT_NRS_DATA                                                                  \
+	(LT_NR_BIT(read) | LT_NR_BIT(write) | LT_NR_BIT(readv) | LT_NR_BIT(writev) | \
+	 LT_NR_BIT(sendto) | LT_NR_BIT(recvfrom) | LT_NR_BIT(sendmsg) | LT_NR_BIT(recvmsg))
+#define LT_NRS_ENTER (LT_NRS_DATA | LT_NR_BIT(connect) | LT_NR_BIT(close))
+#define LT_NRS_EXIT (LT_NRS_DATA | LT_NR_BIT(accept)) /* and accept4, above 63 */
+
+#define LT_TS_COMPAT 0x0002 /* thread_info.status: an ia32 syscall is running */
+
+/* An ia32 syscall (its numbers and registers differ): the syscall
+ * tracepoints skip those (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), so do we. */
+static __always_inline int sock__compat_syscall(void)
 {
-	return sock__enter_msg(ctx, LT_DIR_EGRESS);
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return task->thread_info.status & LT_TS_COMPAT;
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+/* Arguments 1-3 are di, si, dx (the syscall ABI: then r10, r8, r9). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sock_sys_enter, struct pt_regs *regs, long id)
 {
-	return sock__enter_msg(ctx, LT_DIR_INGRESS);
+	if ((__u64)id > 63 || !((1ull << id) & LT_NRS_ENTER))
+		return 0;
+	if (sock__compat_syscall())
+		return 0;
+	switch (id) {
+	case LT_NR_read:
+	case LT_NR_recvfrom:
+		return sock__enter((int)regs->di, regs->si, 0, LT_DIR_INGRESS);
+	case LT_NR_write:
+	case LT_NR_sendto:
+		return sock__enter((int)regs->di, regs->si, 0, LT_DIR_EGRESS);
+	case LT_NR_readv:
+		return sock__enter_vec((int)regs->di, regs->si, regs->dx, LT_DIR_INGRESS);
+	case LT_NR_writev:
+		return sock__enter_vec((int)regs->di, regs->si, regs->dx, LT_DIR_EGRESS);
+	case LT_NR_recvmsg:
+		return sock__enter_msg((int)regs->di, regs->si, LT_DIR_INGRESS);
+	case LT_NR_sendmsg:
+		return sock__enter_msg((int)regs->di, regs->si, LT_DIR_EGRESS);
+	case LT_NR_connect:
+		return sock_track ? sock__connect((int)regs->di, regs->si) : 0;
+	case LT_NR_close:
+		return sock_track ? sock__close((__u32)regs->di) : 0;
+	default:
+		return 0;
+	}
 }
 
-SEC("tracepoint/syscalls/sys_exit_write")
-int sys_exit_write(struct trace_event_raw_sys_exit *ctx)
+/* Not attached without plaintext capture (sock_track 0): only the entry
+ * notes the fd of TLS calls then. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sock_sys_exit, struct pt_regs *regs, long ret)
 {
-	return sock__exit(ctx->ret);
-}
+	long id = regs->orig_ax;
 
-SEC("tracepoint/syscalls/sys_exit_read")
-int sys_exit_read(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_writev")
-int sys_exit_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_readv")
-int sys_exit_readv(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock__exit(ctx->ret);
+	if (id == LT_NR_accept4)
+		return sock__compat_syscall() ? 0 : sock__accepted(ret);
+	if ((__u64)id > 63 || !((1ull << id) & LT_NRS_EXIT))
+		return 0;
+	if (sock__compat_syscall())
+		return 0;
+	if (id == LT_NR_accept)
+		return sock__accepted(ret);
+	return sock__exit(ret);
 }

@@ -64,7 +64,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Syscall tracepoints need tracefs; a fresh host may not have it mounted. */
+/* The mmap syscall tracepoint needs tracefs; a fresh host may not have it mounted. */
 static int ensure_tracefs(void)
 {
 	struct statfs st;
@@ -126,40 +126,24 @@ static int on_data_event(void *ctx, void *data, size_t size)
 	return c->cb(c->cb_ctx, data, size);
 }
 
-/* The syscall tracepoint programs: optional, they need tracefs. */
+/*
+ * The syscall programs, every one optional.  The socket hooks are two
+ * BTF-typed raw tracepoints (tp_btf sys_enter/sys_exit, no tracefs needed);
+ * executable mmap is still a syscall tracepoint, the one that needs tracefs.
+ */
 static struct bpf_program **syscall_progs(struct llmtap_bpf *s, size_t *n)
 {
-	static struct bpf_program *progs[24];
+	static struct bpf_program *progs[4];
 	size_t k = 0;
 
 	progs[k++] = s->progs.sys_enter_mmap;
-	progs[k++] = s->progs.sys_enter_write;
-	progs[k++] = s->progs.sys_enter_read;
-	progs[k++] = s->progs.sys_enter_sendto;
-	progs[k++] = s->progs.sys_enter_recvfrom;
-	progs[k++] = s->progs.sys_enter_sendmsg;
-	progs[k++] = s->progs.sys_enter_recvmsg;
-	progs[k++] = s->progs.sys_enter_writev;
-	progs[k++] = s->progs.sys_enter_readv;
-	/* plaintext capture: connection tracking and the syscall exits */
-	progs[k++] = s->progs.sys_enter_connect;
-	progs[k++] = s->progs.sys_exit_accept;
-	progs[k++] = s->progs.sys_exit_accept4;
-	progs[k++] = s->progs.sys_enter_close;
-	progs[k++] = s->progs.sys_exit_write;
-	progs[k++] = s->progs.sys_exit_read;
-	progs[k++] = s->progs.sys_exit_sendto;
-	progs[k++] = s->progs.sys_exit_recvfrom;
-	progs[k++] = s->progs.sys_exit_sendmsg;
-	progs[k++] = s->progs.sys_exit_recvmsg;
-	progs[k++] = s->progs.sys_exit_writev;
-	progs[k++] = s->progs.sys_exit_readv;
+	/* entry: the fd of TLS calls, and plaintext capture (sock_track) */
+	progs[k++] = s->progs.sock_sys_enter;
+	/* plaintext capture only: accept and the read/write family's exits */
+	progs[k++] = s->progs.sock_sys_exit;
 	*n = k;
 	return progs;
 }
-
-/* Index in syscall_progs() of the first program that only plaintext capture needs. */
-#define SYSCALL_PROGS_TLS_ONLY 9
 
 /* Selects the server ports whose TCP connections are always captured. */
 static int set_sock_ports(struct capture *c, const struct capture_opts *o)
@@ -244,23 +228,16 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 		err = -EINVAL;
 		goto cleanup;
 	}
-	/* Feature probe: without syscall tracepoints the agent still captures
-	 * TLS, but learns no socket fds and sees no library loaded later. */
+	/* Feature probe: without the mmap tracepoint the agent sees no library
+	 * loaded after start-up; the socket hooks need no tracefs. */
 	if (ensure_tracefs() != 0) {
-		size_t n_sys;
-		struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
-
-		log_warn("syscall tracepoints unavailable: plaintext HTTP, socket addresses and "
-			 "libraries loaded after start-up will not be seen");
-		for (size_t i = 0; i < n_sys; i++)
-			bpf_program__set_autoload(sys[i], false);
+		log_warn("syscall tracepoints unavailable (tracefs): libraries loaded after "
+			 "start-up will not be seen");
+		bpf_program__set_autoload(c->skel->progs.sys_enter_mmap, false);
 	}
 	if (opts->no_sockets) {
-		size_t n_sys;
-		struct bpf_program **sys = syscall_progs(c->skel, &n_sys);
-
-		for (size_t i = SYSCALL_PROGS_TLS_ONLY; i < n_sys; i++)
-			bpf_program__set_autoload(sys[i], false);
+		c->skel->rodata->sock_track = 0;
+		bpf_program__set_autoload(c->skel->progs.sock_sys_exit, false);
 	}
 	c->skel->rodata->sock_classify = !opts->no_sock_classify;
 	c->skel->rodata->agent_tgid = (uint32_t)getpid();
