@@ -20,6 +20,7 @@
  * (tp_btf sys_enter/sys_exit), dispatching on the syscall number.
  */
 #include "emit.bpf.h"
+#include "file_event.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -305,6 +306,7 @@ static __always_inline int sock__enter_msg(int fd, __u64 msg, __u32 dir)
 #error "bpf/sockets.bpf.c dispatches on x86-64 syscall numbers"
 #endif
 #define LT_NR_read 0
+#define LT_NR_mmap 9
 #define LT_NR_write 1
 #define LT_NR_close 3
 #define LT_NR_readv 19
@@ -321,7 +323,7 @@ static __always_inline int sock__enter_msg(int fd, __u64 msg, __u32 dir)
 #define LT_NRS_DATA                                                                  \
 	(LT_NR_BIT(read) | LT_NR_BIT(write) | LT_NR_BIT(readv) | LT_NR_BIT(writev) | \
 	 LT_NR_BIT(sendto) | LT_NR_BIT(recvfrom) | LT_NR_BIT(sendmsg) | LT_NR_BIT(recvmsg))
-#define LT_NRS_ENTER (LT_NRS_DATA | LT_NR_BIT(connect) | LT_NR_BIT(close))
+#define LT_NRS_ENTER (LT_NRS_DATA | LT_NR_BIT(connect) | LT_NR_BIT(close) | LT_NR_BIT(mmap))
 #define LT_NRS_EXIT (LT_NRS_DATA | LT_NR_BIT(accept)) /* and accept4, above 63 */
 
 #define LT_TS_COMPAT 0x0002 /* thread_info.status: an ia32 syscall is running */
@@ -333,6 +335,20 @@ static __always_inline int sock__compat_syscall(void)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	return task->thread_info.status & LT_TS_COMPAT;
+}
+
+/*
+ * mmap(PROT_EXEC) of a file user space has not inspected yet: a library
+ * that may carry TLS symbols.  Here rather than on the mmap syscall
+ * tracepoint, which every syscall of every process would pay for.
+ */
+static __always_inline int sock__mmap(__u64 prot, int fd)
+{
+	if (!(prot & LT_PROT_EXEC) || fd < 0)
+		return 0;
+	if (common__is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return sys__report_file(common__fd_file(fd), LT_EV_MMAP_EXEC, fd, NULL);
 }
 
 /* Arguments 1-3 are di, si, dx (the syscall ABI: then r10, r8, r9). */
@@ -362,6 +378,8 @@ int BPF_PROG(sock_sys_enter, struct pt_regs *regs, long id)
 		return sock_track ? sock__connect((int)regs->di, regs->si) : 0;
 	case LT_NR_close:
 		return sock_track ? sock__close((__u32)regs->di) : 0;
+	case LT_NR_mmap:
+		return sock__mmap((__u64)regs->dx, (int)regs->r8);
 	default:
 		return 0;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Skeleton lifecycle: privileges, tracefs, open -> knobs -> load -> attach
+ * Skeleton lifecycle: privileges, open -> knobs -> load -> attach
  * (every link checked), ring buffers, counters.
  */
 #include <errno.h>
@@ -8,10 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -22,7 +20,6 @@
 #include "internal.h"
 #include "util/log.h"
 
-#define TRACEFS_MAGIC_NR 0x74726163
 #define CAP_CHECK_BPF 39
 #define CAP_CHECK_PERFMON 38
 
@@ -64,30 +61,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* The mmap syscall tracepoint needs tracefs; a fresh host may not have it mounted. */
-static int ensure_tracefs(void)
-{
-	struct statfs st;
-
-	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
-		return 0;
-	if (access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
-		return 0;
-	if (statfs("/sys/kernel/tracing", &st) == 0 && st.f_type == TRACEFS_MAGIC_NR)
-		return -ENOENT; /* mounted but no syscall events: kernel without FTRACE_SYSCALLS */
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) != 0) {
-		int err = -errno;
-
-		log_error(
-			"tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s",
-			strerror(-err));
-		return err;
-	}
-	log_info("mounted tracefs on /sys/kernel/tracing");
-	return 0;
-}
-
 /* Attach thread: a file some process just exec'd or mapped executable. */
 static int on_ctl_event(void *ctx, void *data, size_t size)
 {
@@ -127,17 +100,17 @@ static int on_data_event(void *ctx, void *data, size_t size)
 }
 
 /*
- * The syscall programs, every one optional.  The socket hooks are two
- * BTF-typed raw tracepoints (tp_btf sys_enter/sys_exit, no tracefs needed);
- * executable mmap is still a syscall tracepoint, the one that needs tracefs.
+ * The syscall programs: two BTF-typed raw tracepoints (tp_btf sys_enter and
+ * sys_exit) dispatching on the syscall number, so no tracefs is needed and
+ * other syscalls pay one bit test.
  */
 static struct bpf_program **syscall_progs(struct llmtap_bpf *s, size_t *n)
 {
 	static struct bpf_program *progs[4];
 	size_t k = 0;
 
-	progs[k++] = s->progs.sys_enter_mmap;
-	/* entry: the fd of TLS calls, and plaintext capture (sock_track) */
+	/* entry: executable mmap, the fd of TLS calls, and plaintext capture
+	 * (sock_track) */
 	progs[k++] = s->progs.sock_sys_enter;
 	/* plaintext capture only: accept and the read/write family's exits */
 	progs[k++] = s->progs.sock_sys_exit;
@@ -227,13 +200,6 @@ int capture_open(const struct capture_opts *opts, capture_event_cb cb, void *cb_
 			  LLMTAP_ABI_VERSION);
 		err = -EINVAL;
 		goto cleanup;
-	}
-	/* Feature probe: without the mmap tracepoint the agent sees no library
-	 * loaded after start-up; the socket hooks need no tracefs. */
-	if (ensure_tracefs() != 0) {
-		log_warn("syscall tracepoints unavailable (tracefs): libraries loaded after "
-			 "start-up will not be seen");
-		bpf_program__set_autoload(c->skel->progs.sys_enter_mmap, false);
 	}
 	if (opts->no_sockets) {
 		c->skel->rodata->sock_track = 0;
