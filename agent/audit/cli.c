@@ -14,17 +14,26 @@
 #include "audit/chain.h"
 #include "audit/note.h"
 #include "audit/verify.h"
+#include "config/config.h"
 #include "util/strnum.h"
 
 const char *audit_cli_state_dir(const char *given)
 {
+	static char dir[PATH_MAX];
+	struct config c;
 	struct stat st;
 
 	if (given && given[0])
 		return given;
-	if (stat("./.llmtap", &st) == 0 && S_ISDIR(st.st_mode))
-		return "./.llmtap";
-	return "/var/lib/llmtap";
+	/* the agent's own rule (main_run.c): the configuration's state_dir,
+	 * whose default depends on a source checkout */
+	if (config_init_default(&c))
+		return CONFIG_STATE_DIR_DEFAULT;
+	if (!config_in_checkout() && stat(CONFIG_DEFAULT_PATH, &st) == 0)
+		config_load(CONFIG_DEFAULT_PATH, &c, NULL);
+	snprintf(dir, sizeof(dir), "%s", c.state_dir ? c.state_dir : CONFIG_STATE_DIR_DEFAULT);
+	config_free(&c);
+	return dir;
 }
 
 int audit_cli_load_key(const char *arg, struct audit_key **out, bool *name_from_log)

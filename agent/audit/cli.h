@@ -19,7 +19,8 @@ int audit_verify_main(int argc, char **argv);
 int audit_key_main(int argc, char **argv);
 int audit_export_main(int argc, char **argv);
 
-/* --state-dir, else ./.llmtap when it exists, else /var/lib/llmtap. */
+/* --state-dir, else the state_dir `llmtap run` would use: the configuration
+ * file's, else ./.llmtap from a source checkout, else /var/lib/llmtap. */
 const char *audit_cli_state_dir(const char *given);
 /*
  * A trusted key from --key: a verifier key string, a file holding one, or

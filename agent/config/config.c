@@ -717,27 +717,36 @@ static void load_outputs(struct cctx *x, const struct ynode *l)
 /* ---- defaults ---- */
 
 /* A binary at BUILD/llmtap of a source checkout: state and rules stay there. */
-bool config_in_checkout(void)
+const char *config_checkout_dir(void)
 {
+	static char root[PATH_MAX];
 	char exe[PATH_MAX], cand[PATH_MAX + 16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	struct stat st;
 
 	if (n <= 0)
-		return false;
+		return NULL;
 	exe[n] = '\0';
 	for (int up = 0; up < 2; up++) {
 		char *slash = strrchr(exe, '/');
 
 		if (!slash)
-			return false;
+			return NULL;
 		*slash = '\0';
 	}
 	snprintf(cand, sizeof(cand), "%s/Makefile", exe);
 	if (stat(cand, &st) || !S_ISREG(st.st_mode))
-		return false;
+		return NULL;
 	snprintf(cand, sizeof(cand), "%s/agent/main.c", exe);
-	return stat(cand, &st) == 0 && S_ISREG(st.st_mode);
+	if (stat(cand, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	snprintf(root, sizeof(root), "%s", exe);
+	return root;
+}
+
+bool config_in_checkout(void)
+{
+	return config_checkout_dir() != NULL;
 }
 
 int config_init_default(struct config *c)

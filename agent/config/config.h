@@ -161,6 +161,8 @@ int config_default_outputs(struct config *c);
  * outputs stay in the checkout, and /etc/llmtap/llmtap.yaml is not read
  * unless named with --config. */
 bool config_in_checkout(void);
+/* The checkout's top directory (static storage), or NULL when installed. */
+const char *config_checkout_dir(void);
 
 /* "90" (seconds), "500ms", "30s", "5m", "24h", "180d" -> ms.  0 or -EINVAL. */
 int config_parse_duration_ms(const char *s, uint64_t *out);

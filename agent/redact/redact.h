@@ -21,8 +21,6 @@
 #include "redact/detect.h"
 
 #define REDACT_KEY_LEN 32
-/* until the configuration file gives a state directory */
-#define REDACT_KEY_DEFAULT_PATH "./.llmtap/redact.key"
 
 enum redact_mode {
 	REDACT_HMAC, /* [EMAIL:9f2c41d0] */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "rules/rules.h"
 
 static bool is_dir(const char *p)
@@ -20,36 +21,17 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool is_file(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 size_t rules_default_paths(char **out, size_t max)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *root = config_checkout_dir();
+	char cand[PATH_MAX + 32];
 	size_t k = 0;
 
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		/* BUILD/llmtap in a checkout: the checkout's rules/ */
-		for (int up = 0; up < 2; up++) {
-			slash = strrchr(exe, '/');
-			if (!slash)
-				break;
-			*slash = '\0';
-		}
-		snprintf(cand, sizeof(cand), "%s/Makefile", exe);
-		if (exe[0] && is_file(cand)) {
-			snprintf(cand, sizeof(cand), "%s/rules", exe);
-			if (is_dir(cand) && max > k && (out[k] = strdup(cand)))
-				return 1;
-		}
+	/* BUILD/llmtap in a checkout: the checkout's rules/ */
+	if (root) {
+		snprintf(cand, sizeof(cand), "%s/rules", root);
+		if (is_dir(cand) && max > k && (out[k] = strdup(cand)))
+			return 1;
 	}
 	if (is_dir(RULES_SHARE_DIR) && max > k && (out[k] = strdup(RULES_SHARE_DIR)))
 		k++;

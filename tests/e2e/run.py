@@ -115,6 +115,13 @@ def read_records(path, lifecycle=False):
     return recs
 
 
+def chat(marker):
+    """One OpenAI chat call through TLS from python whose prompt carries marker."""
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": "hello " + marker}]})
+    run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body, SECRET])
+
+
 def wait_records(pred, count=1, timeout=15, path=None):
     """Records (of the shared agent, or in path) matching pred, once at least
     count exist or the timeout passed."""

@@ -16,14 +16,7 @@ import tempfile
 import time
 import uuid
 
-from e2e import (AGENT, ENV, PY_URLLIB, SECRET, Agent, by_marker, eq, python_exe, read_records,
-                 run, test, url, wait_records)
-
-
-def chat(marker):
-    body = json.dumps({"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "hello " + marker}]})
-    run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body, SECRET])
+from e2e import (AGENT, Agent, by_marker, chat, eq, read_records, test, wait_records)
 
 
 def free_port():

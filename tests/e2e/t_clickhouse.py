@@ -30,8 +30,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
-from e2e import (ENV, PY_URLLIB, SECRET, Agent, Skip, by_marker, eq, python_exe, read_records,
-                 run, test, url, wait_records)
+from e2e import (Agent, Skip, by_marker, chat, eq, read_records, test, wait_records)
 
 CH_CONFIG = """<?xml version="1.0"?>
 <yandex>
@@ -97,12 +96,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def chat(marker):
-    body = json.dumps({"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "hello " + marker}]})
-    run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body, SECRET])
 
 
 def ch_query(port, sql, timeout=10):

@@ -12,17 +12,11 @@ import tempfile
 import time
 import uuid
 
-from e2e import (AGENT, ENV, PY_URLLIB, SECRET, Agent, by_marker, eq, python_exe, read_records,
-                 run, test, url, wait_records)
+from e2e import (AGENT, ENV, PY_URLLIB, SECRET, Agent, by_marker, chat, eq, python_exe,
+                 read_records, run, test, url, wait_records)
 from receiver import Receiver
 
 TOKEN = "tok-" + uuid.uuid4().hex
-
-
-def chat(marker):
-    body = json.dumps({"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "hello " + marker}]})
-    run([python_exe(), "-c", PY_URLLIB, url(), ENV["cert"], body, SECRET])
 
 
 def start(conf_text, base):
