@@ -626,9 +626,15 @@ def uretprobe_mode():
             raise AssertionError("not in uretprobe mode: " + line)
         if mode == "ret-insn" and ", 0 uretprobe functions" not in line:
             raise AssertionError("not in ret-insn mode: " + line)
-        default = ENV["agent"].wait_line("llmtap: attached TLS probes to /")
-        if default_uretprobes() and "libssl" in default and "(0 uprobe-at-RET" not in default:
-            raise AssertionError("auto did not pick uretprobes on this kernel: " + default)
+        # the shared agent (auto) attached the system libssl at start-up
+        ssl = [l for l in ENV["agent"].lines
+               if l.startswith("llmtap: attached TLS probes to ") and "libssl" in l]
+        if not ssl:
+            raise AssertionError("the shared agent attached no libssl")
+        auto_ret = "(0 uprobe-at-RET" in ssl[0]
+        if auto_ret != default_uretprobes():
+            raise AssertionError("auto picked the wrong return probes on this kernel: "
+                                 + ssl[0])
         marker = uuid.uuid4().hex
         body = payload(marker)
         pid, _ = run([curl(), "-sS", "--cacert", ENV["cert"], url(), "--data-binary", body])
